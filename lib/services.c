@@ -1,0 +1,274 @@
+/* services.c - expands lib/services.def into the service table and checks data against it.
+ *
+ * The table is static data; lookups are linear scans over ~70 rows (the server builds its
+ * own hash/route index once at start). The validator implements the type rules of
+ * spec/README.md "Conventions": numbers and money are accepted as JSON numbers or numeric
+ * strings, ids typed String are accepted as numbers too. */
+#include <stdio.h>
+#include <string.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include "parklink/services.h"
+
+#define V2P PLK_DIR_V2P
+#define P2V PLK_DIR_P2V
+#define GET PLK_DIR_GET
+#define BOTH PLK_DIR_BOTH
+#define STR PLK_T_STR
+#define INT PLK_T_INT
+#define NUM PLK_T_NUM
+#define OBJ PLK_T_OBJ
+#define ARR PLK_T_ARR
+#define ANY PLK_T_ANY
+#define SIGNED PLK_SVC_SIGNED
+#define LEGACY_SIGN PLK_SVC_LEGACY_SIGN
+#define PARK_SCOPED PLK_SVC_PARK_SCOPED
+#define WRITES PLK_SVC_WRITES
+#define IDEMPOTENT PLK_SVC_IDEMPOTENT
+#define UPLOAD_DATA PLK_SVC_UPLOAD_DATA
+#define UNION_TOP PLK_SVC_UNION_TOP
+#define UNSIGNED PLK_SVC_UNSIGNED
+#define QUESTION PLK_SVC_QUESTION
+#define NO_UNION_ID PLK_SVC_NO_UNION_ID
+
+/* pass 1: one field array per service */
+#define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                     \
+    static const struct plk_field fields_##id[] = {
+#define FIELD(name, type, req, max, allowed, meaning) {name, type, req, max, allowed, meaning},
+#define END(id)                                                                                 \
+    {NULL, PLK_T_ANY, 0, 0, NULL, NULL}                                                         \
+    }                                                                                           \
+    ;
+#include "services.def"
+#undef SERVICE
+#undef FIELD
+#undef END
+
+/* pass 2: the table */
+#define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                     \
+    {0,  #id, section, dir, path, sname, flags, env, title, title_zh, fields_##id,              \
+     sizeof(fields_##id) / sizeof(fields_##id[0]) - 1},
+#define FIELD(name, type, req, max, allowed, meaning)
+#define END(id)
+static struct plk_service table[] = {
+#include "services.def"
+};
+#undef SERVICE
+#undef FIELD
+#undef END
+
+#define NSERVICES (sizeof(table) / sizeof(table[0]))
+
+/* Row indexes are assigned at load time so the .def file need not number its rows. */
+__attribute__((constructor)) static void number_rows(void)
+{
+    for (size_t i = 0; i < NSERVICES; i++)
+        table[i].index = (unsigned)i;
+}
+
+const struct plk_service *plk_services(size_t *n)
+{
+    if (n)
+        *n = NSERVICES;
+    return table;
+}
+
+const struct plk_service *plk_service_by_id(const char *id)
+{
+    for (size_t i = 0; i < NSERVICES; i++)
+        if (strcmp(table[i].id, id) == 0)
+            return &table[i];
+    return NULL;
+}
+
+const struct plk_service *plk_service_by_path(const char *path, size_t len)
+{
+    for (size_t i = 0; i < NSERVICES; i++) {
+        const struct plk_service *s = &table[i];
+        if ((s->flags & PLK_SVC_UPLOAD_DATA) || s->path[0] == '\0')
+            continue;
+        if (strlen(s->path) == len && memcmp(s->path, path, len) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const struct plk_service *plk_service_by_name(const char *service_name, enum plk_direction dir)
+{
+    for (size_t i = 0; i < NSERVICES; i++) {
+        const struct plk_service *s = &table[i];
+        if (s->dir == dir && s->service_name[0] && strcmp(s->service_name, service_name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const struct plk_field *plk_service_field(const struct plk_service *svc, const char *name)
+{
+    for (size_t i = 0; i < svc->nfields; i++)
+        if (strcmp(svc->fields[i].name, name) == 0)
+            return &svc->fields[i];
+    return NULL;
+}
+
+const char *plk_field_type_name(enum plk_field_type t)
+{
+    static const char *const names[] = {"string", "integer", "number", "object", "array", "any"};
+    return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+const char *plk_direction_name(enum plk_direction d)
+{
+    static const char *const names[] = {"V->P", "P->V", "GET", "both"};
+    return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] : "?";
+}
+
+/* Number of UTF-8 code points in s (len bytes); the input is already valid UTF-8. */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static int is_int_text(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (len > 0 && s[0] == '-')
+        i = 1;
+    if (i == len || len - i > 19)
+        return 0;
+    for (; i < len; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int is_num_text(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return 0;
+    char buf[65], *end;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (isspace((unsigned char)buf[0]))
+        return 0;
+    strtod(buf, &end);
+    return *end == '\0';
+}
+
+/* Text form of a scalar for length and enum checks: strings as they are, numbers as printed
+ * in the canonical integer form. Returns 0 if v is not a scalar with a text form. */
+static int scalar_text(const json_t *v, char *buf, size_t cap, const char **s, size_t *len)
+{
+    if (json_is_string(v)) {
+        *s = json_string_value(v);
+        *len = json_string_length(v);
+        return 1;
+    }
+    if (json_is_integer(v)) {
+        int n = snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *s = buf;
+        *len = (size_t)n;
+        return 1;
+    }
+    if (json_is_real(v)) {
+        int n = snprintf(buf, cap, "%.17g", json_real_value(v));
+        *s = buf;
+        *len = (size_t)n;
+        return 1;
+    }
+    return 0;
+}
+
+static int allowed_has(const char *allowed, const char *s, size_t len)
+{
+    const char *p = allowed;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && memcmp(p, s, len) == 0)
+            return 1;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static enum plk_status check_field(const struct plk_field *f, const json_t *v)
+{
+    char buf[64];
+    const char *s = NULL;
+    size_t len = 0;
+    int has_text = scalar_text(v, buf, sizeof buf, &s, &len);
+
+    switch (f->type) {
+    case PLK_T_STR:
+        if (!json_is_string(v) && !json_is_number(v))
+            return PLK_E_FIELD_TYPE;
+        break;
+    case PLK_T_INT:
+        if (json_is_integer(v))
+            break;
+        if (json_is_real(v)) { /* 1.0 is an integer written with a decimal point */
+            double d = json_real_value(v);
+            if (d != (double)(long long)d)
+                return PLK_E_FIELD_TYPE;
+            break;
+        }
+        if (!json_is_string(v) || !is_int_text(s, len))
+            return PLK_E_FIELD_TYPE;
+        break;
+    case PLK_T_NUM:
+        if (json_is_number(v))
+            break;
+        if (!json_is_string(v) || !is_num_text(s, len))
+            return PLK_E_FIELD_TYPE;
+        break;
+    case PLK_T_OBJ:
+        if (!json_is_object(v))
+            return PLK_E_FIELD_TYPE;
+        return PLK_OK;
+    case PLK_T_ARR:
+        if (!json_is_array(v))
+            return PLK_E_FIELD_TYPE;
+        return PLK_OK;
+    case PLK_T_ANY:
+        break;
+    }
+    if (!has_text)
+        return PLK_OK;
+    if (f->max_len && utf8_chars(s, len) > f->max_len)
+        return PLK_E_FIELD_TOO_LONG;
+    if (f->allowed && !allowed_has(f->allowed, s, len))
+        return PLK_E_FIELD_ENUM;
+    return PLK_OK;
+}
+
+enum plk_status plk_service_validate(const struct plk_service *svc, const json_t *data,
+                                     const struct plk_field **bad)
+{
+    if (!json_is_object(data))
+        return PLK_E_DATA_NOT_OBJECT;
+    for (size_t i = 0; i < svc->nfields; i++) {
+        const struct plk_field *f = &svc->fields[i];
+        const json_t *v = json_object_get(data, f->name);
+        enum plk_status st = PLK_OK;
+        if (v == NULL || json_is_null(v) ||
+            (json_is_string(v) && json_string_length(v) == 0)) {
+            if (f->required)
+                st = PLK_E_FIELD_MISSING;
+        } else {
+            st = check_field(f, v);
+        }
+        if (st != PLK_OK) {
+            if (bad)
+                *bad = f;
+            return st;
+        }
+    }
+    return PLK_OK;
+}

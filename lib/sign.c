@@ -1,0 +1,162 @@
+/* sign.c - MD5 signatures of spec 1.2: the current scheme over raw data text, the legacy
+ * sorted k=v scheme and its "&key=" variant.
+ *
+ * MD5 comes from OpenSSL EVP; comparison uses CRYPTO_memcmp so a wrong sign costs the same
+ * time whichever digit differs. No allocation on the current-scheme path. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include "parklink/sign.h"
+
+static void hex_upper(const unsigned char *md, unsigned n, char *out)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (unsigned i = 0; i < n; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* md5 over up to three pieces; EVP_Digest* cannot fail for MD5 short of OOM in the context
+ * allocation, which EVP_MD_CTX_new reports; then the output is all zeros (never verifies). */
+static void md5_hex3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
+                     size_t clen, char out[PLK_SIGN_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL) ||
+        !EVP_DigestUpdate(ctx, a, alen) || !EVP_DigestUpdate(ctx, b, blen) ||
+        !EVP_DigestUpdate(ctx, c, clen) || !EVP_DigestFinal_ex(ctx, md, &mdlen) ||
+        mdlen != 16) {
+        memset(out, '0', PLK_SIGN_LEN);
+        out[PLK_SIGN_LEN] = '\0';
+    } else {
+        hex_upper(md, 16, out);
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+void plk_md5_hex2(const char *a, size_t alen, const char *b, size_t blen,
+                  char out[PLK_SIGN_LEN + 1])
+{
+    md5_hex3(a, alen, b, blen, "", 0, out);
+}
+
+void plk_sign(const char *text, size_t len, const char *key, char out[PLK_SIGN_LEN + 1])
+{
+    md5_hex3(text, len, "key=", 4, key, strlen(key), out);
+}
+
+enum plk_status plk_sign_verify(const char *text, size_t len, const char *key,
+                                const char *sign, size_t sign_len)
+{
+    char given[PLK_SIGN_LEN], want[PLK_SIGN_LEN + 1];
+    if (sign_len != PLK_SIGN_LEN)
+        return PLK_E_BAD_SIGN_FORMAT;
+    for (size_t i = 0; i < PLK_SIGN_LEN; i++) {
+        char c = sign[i];
+        if (c >= 'a' && c <= 'f')
+            c = (char)(c - 'a' + 'A');
+        else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+            return PLK_E_BAD_SIGN_FORMAT;
+        given[i] = c;
+    }
+    plk_sign(text, len, key, want);
+    return CRYPTO_memcmp(given, want, PLK_SIGN_LEN) == 0 ? PLK_OK : PLK_E_SIGN_MISMATCH;
+}
+
+/* --- legacy scheme ---------------------------------------------------------------------- */
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Text of one value for the link string; NULL means "drop it" (empty, null, "null"). The
+ * result is malloc'd. */
+static char *legacy_value(const json_t *v)
+{
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (s[0] == '\0' || strcmp(s, "null") == 0)
+            return NULL;
+        return strdup(s);
+    }
+    if (json_is_true(v))
+        return strdup("true");
+    if (json_is_false(v))
+        return strdup("false");
+    /* numbers, objects, arrays: compact JSON text (numbers print as JSON numbers) */
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER |
+                             JSON_REAL_PRECISION(17));
+}
+
+char *plk_sign_legacy_text(const json_t *flat)
+{
+    size_t n = json_object_size(flat), count = 0, total = 1;
+    const char **names = NULL;
+    char **values = NULL, *out = NULL;
+    const char *name;
+    json_t *v;
+
+    if (!json_is_object(flat))
+        return NULL;
+    names = calloc(n ? n : 1, sizeof *names);
+    values = calloc(n ? n : 1, sizeof *values);
+    if (names == NULL || values == NULL)
+        goto out;
+    json_object_foreach((json_t *)flat, name, v) {
+        if (strcmp(name, "sign") != 0 && !(v == NULL || json_is_null(v)))
+            names[count++] = name;
+    }
+    qsort(names, count, sizeof *names, cmp_names);
+    for (size_t i = 0; i < count; i++) {
+        values[i] = legacy_value(json_object_get(flat, names[i]));
+        if (values[i])
+            total += strlen(names[i]) + strlen(values[i]) + 2;
+    }
+    out = malloc(total);
+    if (out == NULL)
+        goto out;
+    char *p = out;
+    for (size_t i = 0; i < count; i++) {
+        if (values[i] == NULL)
+            continue;
+        if (p != out)
+            *p++ = '&';
+        p = stpcpy(p, names[i]);
+        *p++ = '=';
+        p = stpcpy(p, values[i]);
+    }
+    *p = '\0';
+out:
+    if (values)
+        for (size_t i = 0; i < count; i++)
+            free(values[i]);
+    free(values);
+    free(names);
+    return out;
+}
+
+enum plk_status plk_sign_legacy(const json_t *flat, const char *key, enum plk_sign_scheme scheme,
+                                char out[PLK_SIGN_LEN + 1])
+{
+    char *text;
+    const char *sep = scheme == PLK_SIGN_LEGACY_AMP ? "&key=" : "key=";
+
+    if (scheme != PLK_SIGN_LEGACY && scheme != PLK_SIGN_LEGACY_AMP)
+        return PLK_E_INVALID_ARG;
+    if (!json_is_object(flat))
+        return PLK_E_NOT_OBJECT;
+    text = plk_sign_legacy_text(flat);
+    if (text == NULL)
+        return PLK_E_NOMEM;
+    md5_hex3(text, strlen(text), sep, strlen(sep), key, strlen(key), out);
+    free(text);
+    return PLK_OK;
+}

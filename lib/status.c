@@ -1,0 +1,59 @@
+/* status.c - THE table of status texts: English for logs, stable Chinese `errmsg` for the wire.
+ *
+ * DESIGN decision 4 keeps every errmsg the server sends in one table. Texts the reference
+ * prints (签名错误, 订单已存在 ...) are used verbatim; the rest follow its style. Never
+ * reorder: rows are indexed by enum plk_status. */
+#include <stddef.h>
+#include "parklink/status.h"
+
+struct status_text {
+    const char *en;
+    const char *zh;
+};
+
+static const struct status_text texts[PLK__STATUS_COUNT] = {
+    [PLK_OK] = {"ok", "成功"},
+    [PLK_E_NOMEM] = {"out of memory", "服务器内存不足"},
+    [PLK_E_INVALID_ARG] = {"invalid argument", "参数错误"},
+    [PLK_E_TOO_LARGE] = {"body too large", "请求体过大"},
+    [PLK_E_EMPTY] = {"empty body", "请求体为空"},
+    [PLK_E_NOT_JSON] = {"body is not valid JSON", "请求体不是合法的JSON"},
+    [PLK_E_BAD_UTF8] = {"body is not valid UTF-8", "请求体不是合法的UTF-8编码"},
+    [PLK_E_NOT_OBJECT] = {"envelope is not a JSON object", "请求体不是JSON对象"},
+    [PLK_E_DUP_KEY] = {"duplicate member name", "JSON成员名重复"},
+    [PLK_E_NO_DATA] = {"envelope has no data", "缺少data"},
+    [PLK_E_DATA_NOT_OBJECT] = {"data is not a JSON object", "data不是JSON对象"},
+    [PLK_E_NO_SIGN] = {"envelope has no sign", "缺少sign"},
+    [PLK_E_BAD_SIGN_FORMAT] = {"sign is not 32 hexadecimal digits", "sign格式错误"},
+    [PLK_E_NO_UNION_ID] = {"union_id missing", "缺少union_id"},
+    [PLK_E_BAD_UNION_ID] = {"union_id is not a positive integer", "union_id格式错误"},
+    [PLK_E_UNION_ID_CONFLICT] = {"union_id at top level and in data differ",
+                                 "union_id不一致"},
+    [PLK_E_SIGN_MISMATCH] = {"signature does not verify", "签名错误"},
+    [PLK_E_UNKNOWN_VENDOR] = {"unknown vendor (union_id)", "厂商不存在"},
+    [PLK_E_NO_SERVICE_NAME] = {"service_name missing", "缺少service_name"},
+    [PLK_E_UNKNOWN_SERVICE] = {"unknown service", "接口不存在"},
+    [PLK_E_FIELD_MISSING] = {"required field missing", "缺少必填字段"},
+    [PLK_E_FIELD_TYPE] = {"field has the wrong type", "字段类型错误"},
+    [PLK_E_FIELD_TOO_LONG] = {"field too long", "字段超长"},
+    [PLK_E_FIELD_ENUM] = {"field value not allowed", "字段取值无效"},
+    [PLK_E_FOREIGN_PARK] = {"park belongs to another vendor", "无权操作该车场"},
+    [PLK_E_UNKNOWN_PARK] = {"unknown park", "云平台车场不存在"},
+    [PLK_E_IO] = {"I/O error", "服务器读写错误"},
+    [PLK_E_HTTP] = {"HTTP transfer failed", "网络请求失败"},
+    [PLK_E_REPLY] = {"reply is not the expected JSON", "应答格式错误"},
+};
+
+const char *plk_strerror(enum plk_status st)
+{
+    if ((unsigned)st >= PLK__STATUS_COUNT || texts[st].en == NULL)
+        return "unknown status";
+    return texts[st].en;
+}
+
+const char *plk_errmsg(enum plk_status st)
+{
+    if ((unsigned)st >= PLK__STATUS_COUNT || texts[st].zh == NULL)
+        return "未知错误";
+    return texts[st].zh;
+}

@@ -1,0 +1,74 @@
+/* registry.h - the in-memory, immutable snapshot of who may do what (DESIGN decision 6).
+ *
+ * A snapshot holds vendors (union_id -> ukey, callback URL), parks (park_id -> owning vendor,
+ * entry policy), the city blacklist, members and shared-parking reservations. Request
+ * workers only ever read a snapshot; an admin change commits to the store, then a new
+ * snapshot is published and the next request on every worker sees it. A check never waits
+ * for a writer and never touches the database. */
+#ifndef PARKLINK_REGISTRY_H
+#define PARKLINK_REGISTRY_H
+
+#include <stdint.h>
+#include "parklink/envelope.h"
+
+struct store;
+struct snapshot;
+
+struct vendor {
+    char union_id[PLK_UNION_ID_MAX + 1];
+    char ukey[65];
+    const char *name;          /* owned by the snapshot */
+    const char *callback_url;  /* unified callback URL, "" if none */
+};
+
+enum park_policy { PARK_OPEN = 0, PARK_MEMBERS_ONLY = 1 };
+
+struct park {
+    char park_id[65];
+    char union_id[PLK_UNION_ID_MAX + 1];  /* owning vendor */
+    const char *name;
+    int total_plot, empty_plot;
+    enum park_policy policy;
+    int has_prepay;            /* the park has its own in-lot prepayment */
+    int suspended;             /* platform refuses every entry: reason "99" */
+    const char *reason_msg[4]; /* overrides per reason: [1] non-member, [2] blacklist, [3] "99";
+                                  NULL = Chinese default */
+};
+
+/* The answer of 10.4, values as the reference types them (strings). */
+struct admission {
+    const char *status;        /* "1" pass, "0" refused */
+    const char *reason;        /* "0", "1", "2", "99" */
+    const char *reason_msg;    /* "" when reason is "0" */
+    const char *share_status;  /* "1" when an active shared reservation exists now */
+};
+
+/* Per-thread read handle. Zero-initialise; one per worker thread. */
+struct snapshot_reader {
+    const struct snapshot *cur;
+    uint64_t gen;
+};
+
+/* Load everything from the store and publish the first snapshot. 0 ok, -1 error (logged). */
+int registry_init(struct store *st);
+/* Rebuild from the store (or apply the committed change) and publish; call after every admin
+ * write commits, before answering the admin request. Thread-safe. 0 ok, -1 error. */
+int registry_reload(void);
+/* Release the published snapshot (at shutdown, after every reader is gone). */
+void registry_cleanup(void);
+
+/* This thread's current snapshot: one atomic load on the fast path; picks up a newer
+ * snapshot if one was published. Valid until the next call with the same reader. */
+const struct snapshot *registry_current(struct snapshot_reader *r);
+/* Drop the reader's reference (worker thread exit). */
+void registry_reader_release(struct snapshot_reader *r);
+
+const struct vendor *snapshot_vendor(const struct snapshot *s, const char *union_id);
+const struct park *snapshot_park(const struct snapshot *s, const char *park_id);
+
+/* Decide 10.4 for a car (plate, colour 0-7) at park p at unix time now. Pure function of the
+ * snapshot: no allocation, no locks, cost independent of list sizes. */
+void admission_decide(const struct snapshot *s, const struct park *p, const char *plate,
+                      int color, int64_t now, struct admission *out);
+
+#endif

@@ -1,0 +1,199 @@
+"""harness.py - start the real parklinkd for integration tests, talk to it, stop it.
+
+Every integration test goes through this module: a server on a free loopback port with a
+temporary SQLite database and a known admin token, /healthz polled until it answers, and on
+stop its stderr scanned for sanitizer reports (a report fails the test). Signing here uses
+hashlib only to build requests the way a vendor's client would; the product's own signing
+is tested through libparklink and the CLI.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+PARKLINKD = os.environ.get("PARKLINKD", "../../build/server/parklinkd")
+PARKLINK = os.environ.get("PARKLINK", "../../build/cli/parklink")
+ADMIN_TOKEN = "test-admin-token-0123456789"
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sign(data_text, key):
+    """Current scheme: upper(hex(md5(data_text + 'key=' + key)))."""
+    return hashlib.md5((data_text + "key=" + key).encode("utf-8")).hexdigest().upper()
+
+
+def envelope(data, key, union_id=None, top_union_id=True):
+    """Body text with `data` serialised once and signed over exactly those bytes."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    parts = []
+    uid = union_id if union_id is not None else data.get("union_id")
+    if top_union_id and uid is not None:
+        parts.append('"union_id":' + json.dumps(uid))
+    parts.append('"sign":"' + sign(text, key) + '"')
+    parts.append('"data":' + text)
+    return "{" + ",".join(parts) + "}"
+
+
+class Reply:
+    def __init__(self, status, body, headers):
+        self.status = status
+        self.text = body.decode("utf-8", "replace")
+        self.headers = headers
+        try:
+            self.json = json.loads(self.text)
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "Reply(%d, %s)" % (self.status, self.text[:300])
+
+
+class Server:
+    """A running parklinkd. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, extra_args=(), db_dir=None, env=None, threads=1):
+        self.port = free_port()
+        self.own_dir = db_dir is None
+        self.dir = db_dir or tempfile.mkdtemp(prefix="plk-it-")
+        self.db = os.path.join(self.dir, "parklink.db")
+        self.extra_args = list(extra_args)
+        self.env = dict(os.environ, **(env or {}))
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        self.threads = threads
+        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "stderr-%d.log" % self.port)
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=15):
+        args = [PARKLINKD, "--listen", "127.0.0.1:%d" % self.port, "--store", self.db,
+                "--threads", str(self.threads), "--admin-token", ADMIN_TOKEN] + self.extra_args
+        self.stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     env=self.env, cwd=self.dir)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("parklinkd exited early (%d): %s"
+                                     % (self.proc.returncode, self.log()))
+            try:
+                if self.get("/healthz").status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("parklinkd did not become healthy: " + self.log())
+
+    def log(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stop the server; returns its exit code. Fails on sanitizer output."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("parklinkd did not stop on signal %d" % sig)
+        self.stderr.close()
+        rc = self.proc.returncode
+        self.proc = None
+        text = self.log()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                raise AssertionError("sanitizer report in parklinkd stderr:\n" + text[-6000:])
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.stderr.close()
+        self.proc = None
+
+    def cleanup(self):
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            self.stop()
+        finally:
+            self.cleanup()
+
+    # --- HTTP -------------------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        req = urllib.request.Request(self.base + path, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Reply(r.status, r.read(), r.headers)
+        except urllib.error.HTTPError as e:
+            return Reply(e.code, e.read(), e.headers)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        headers = {"Content-Type": "application/json;charset=utf-8"}
+        return self.request("POST", path, body, headers, **kw)
+
+    def call(self, path, data, key, **kw):
+        """Signed vendor call: POST /unionapi/<path> with data signed by key."""
+        return self.post("/unionapi/" + path, envelope(data, key, **kw))
+
+    def admin(self, method, path, obj=None, token=ADMIN_TOKEN):
+        body = None if obj is None else json.dumps(obj, ensure_ascii=False)
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        return self.request(method, "/admin/v1" + path, body, headers)
+
+
+class ServerTestCase(unittest.TestCase):
+    """One fresh server per test class; self.srv is it."""
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(extra_args=cls.server_args).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        srv = cls.srv
+        try:
+            srv.stop()
+        finally:
+            srv.cleanup()
+
+    def ok(self, reply, status=200):
+        self.assertEqual(reply.status, status, reply)
+        return reply.json
