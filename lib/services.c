@@ -175,7 +175,15 @@ static int scalar_text(const json_t *v, char *buf, size_t cap, const char **s, s
         return 1;
     }
     if (json_is_real(v)) {
-        int n = snprintf(buf, cap, "%.17g", json_real_value(v));
+        /* shortest form that reads back the same: 0.99 counts 4 characters, not the 19 of
+         * "%.17g" (5.12 prints a maximum of 15 for recharge_money and sends 0.99) */
+        double d = json_real_value(v);
+        int n = 0;
+        for (int prec = 15; prec <= 17; prec++) {
+            n = snprintf(buf, cap, "%.*g", prec, d);
+            if (strtod(buf, NULL) == d)
+                break;
+        }
         *s = buf;
         *len = (size_t)n;
         return 1;
