@@ -270,6 +270,33 @@ enum plk_status plk_envelope_verify(const struct plk_envelope *env, const char *
     return plk_sign_verify(env->data_text, env->data_len, key, env->sign, PLK_SIGN_LEN);
 }
 
+/* Does any real in v lose digits at 15 significant digits? Reals are written with 15 digits
+ * (0.1 stays "0.1") unless one of them needs 17 to read back the same value. */
+static int needs_full_precision(const json_t *v, int depth)
+{
+    const char *name;
+    json_t *m;
+    size_t i;
+
+    if (depth > 64)
+        return 1;
+    if (json_is_real(v)) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
+        return strtod(buf, NULL) != json_real_value(v);
+    }
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, name, m)
+            if (needs_full_precision(m, depth + 1))
+                return 1;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+            if (needs_full_precision(m, depth + 1))
+                return 1;
+    }
+    return 0;
+}
+
 char *plk_envelope_build(const json_t *data, const char *union_id, const char *key)
 {
     char sign[PLK_SIGN_LEN + 1];
@@ -278,7 +305,7 @@ char *plk_envelope_build(const json_t *data, const char *union_id, const char *k
     int digits = union_id && union_id[0] && strspn(union_id, "0123456789") == strlen(union_id);
 
     text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
-                                JSON_REAL_PRECISION(15));
+                                JSON_REAL_PRECISION(needs_full_precision(data, 0) ? 17 : 15));
     if (text == NULL)
         return NULL;
     tlen = strlen(text);

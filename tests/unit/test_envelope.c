@@ -215,6 +215,21 @@ static void test_build_round_trip(void **state)
     plk_envelope_cleanup(&env);
     free(body);
     json_decref(data);
+
+    /* reals: short where 15 digits read back the same, full precision where they do not */
+    data = json_pack("{s:f,s:f}", "a", 0.1, "b", 1.0 / 3.0);
+    body = plk_envelope_build(data, NULL, "k");
+    assert_non_null(strstr(body, "\"a\":0.10000000000000001"));
+    assert_int_equal(parse(&env, body, PLK_ENV_UNION_ID_OPTIONAL), PLK_OK);
+    assert_true(json_equal(env.data, data));
+    plk_envelope_cleanup(&env);
+    free(body);
+    json_decref(data);
+    data = json_pack("{s:f}", "total", 0.01);
+    body = plk_envelope_build(data, NULL, "k");
+    assert_non_null(strstr(body, "\"total\":0.01}"));
+    free(body);
+    json_decref(data);
 }
 
 int main(void)
