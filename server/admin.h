@@ -28,12 +28,19 @@ struct admin_reply {
     char *body;              /* malloc'd JSON text; caller frees */
 };
 
-/* Prepare the admin module: make sure an admin token exists. On first start a token is
- * generated, its hash stored, and the token printed once to stderr (and written to
- * token_out if not NULL, for tests). 0 ok, -1 error. */
-int admin_init(struct store *st, char *token_out, size_t token_out_len);
+/* Prepare the admin module on store st (kept for admin_handle; the registry must be
+ * initialised on the same store, since every change calls registry_reload). The token: when
+ * given_token is not NULL it becomes the admin token (its SHA-256 replaces the stored one; 1-256
+ * printable ASCII characters, no spaces); else the stored hash is used, and on first start a
+ * random token is generated, its hash stored, and the token printed once to stderr. The token
+ * in clear is written to token_out (if not NULL) when it was given or generated, else "" (only
+ * its hash is kept). 0 ok, -1 error (logged). Call before admin_handle runs on any thread. */
+int admin_init(struct store *st, const char *given_token, char *token_out, size_t token_out_len);
 
-/* Handle one admin request. Thread-safe; may block on the store (admin traffic is rare). */
+/* Handle one admin request: out->status and a malloc'd JSON out->body (never NULL; the caller
+ * frees it). Thread-safe; may block on the store and on a registry reload (admin traffic is
+ * rare). 401 without the right bearer token, 404 unknown path or record, 405 wrong method,
+ * 400 invalid input ({"error":"..."} names the field), 409 duplicate or still in use. */
 void admin_handle(const struct admin_request *rq, struct admin_reply *out);
 
 #endif

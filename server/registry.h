@@ -8,6 +8,7 @@
 #ifndef PARKLINK_REGISTRY_H
 #define PARKLINK_REGISTRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "parklink/envelope.h"
 
@@ -70,5 +71,24 @@ const struct park *snapshot_park(const struct snapshot *s, const char *park_id);
  * snapshot: no allocation, no locks, cost independent of list sizes. */
 void admission_decide(const struct snapshot *s, const struct park *p, const char *plate,
                       int color, int64_t now, struct admission *out);
+
+/* Normalise a plate for storage and comparison: trim leading/trailing ASCII whitespace and
+ * upper-case ASCII letters; every other byte (the province character, for one) is kept as is
+ * and compared exactly. Writes out (NUL-terminated) and returns its length, or -1 when the
+ * result is empty or longer than REGISTRY_PLATE_MAX bytes. Thread-safe, no allocation. */
+#define REGISTRY_PLATE_MAX 64
+int registry_plate_norm(const char *in, size_t len, char out[REGISTRY_PLATE_MAX + 1]);
+
+/* Figures about the published snapshot, for /metrics and the benchmark. */
+struct registry_stats {
+    uint64_t generation;     /* bumped at every publish */
+    int64_t revision;        /* store revision the snapshot reflects */
+    size_t vendors, parks;
+    size_t base[3], delta[3];  /* entries: [0] blacklist, [1] members, [2] reservations */
+    size_t bytes;            /* heap bytes held by the snapshot (shared bases included) */
+    double last_reload_ms;   /* wall time of the last init/reload */
+};
+/* Fill out from the published snapshot (zeros before registry_init). Thread-safe. */
+void registry_get_stats(struct registry_stats *out);
 
 #endif
