@@ -126,6 +126,9 @@ enum plk_status plk_union_id_text(const json_t *v, char out[PLK_UNION_ID_MAX + 1
         for (size_t i = 0; i < n; i++)
             if (s[i] < '0' || s[i] > '9')
                 return PLK_E_BAD_UNION_ID;
+        /* the same id must be expressible as a JSON integer (64-bit) */
+        if (n > 19 || (n == 19 && memcmp(s, "9223372036854775807", 19) > 0))
+            return PLK_E_BAD_UNION_ID;
         memcpy(out, s, n);
         out[n] = '\0';
         return PLK_OK;

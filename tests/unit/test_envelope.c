@@ -121,6 +121,13 @@ static void test_union_id_places(void **state)
 
     snprintf(body, sizeof body, "{\"union_id\":\"abc\",\"sign\":\"%s\",\"data\":{}}", sign);
     assert_int_equal(parse(&env, body, 0), PLK_E_BAD_UNION_ID);
+    snprintf(body, sizeof body, "{\"union_id\":\"9223372036854775808\",\"sign\":\"%s\",\"data\":{}}",
+             sign);
+    assert_int_equal(parse(&env, body, 0), PLK_E_BAD_UNION_ID);
+    snprintf(body, sizeof body, "{\"union_id\":\"009223372036854775807\",\"sign\":\"%s\",\"data\":{}}",
+             sign);
+    assert_int_equal(parse(&env, body, 0), PLK_OK);
+    plk_envelope_cleanup(&env);
     snprintf(body, sizeof body, "{\"union_id\":-5,\"sign\":\"%s\",\"data\":{}}", sign);
     assert_int_equal(parse(&env, body, 0), PLK_E_BAD_UNION_ID);
     snprintf(body, sizeof body, "{\"union_id\":{},\"sign\":\"%s\",\"data\":{}}", sign);
