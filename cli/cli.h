@@ -57,7 +57,7 @@ struct cli_args {
 };
 
 extern const struct cli_cmd cli_cmd_sign, cli_cmd_verify, cli_cmd_call, cli_cmd_services,
-    cli_cmd_admin;
+    cli_cmd_admin, cli_cmd_vendor_sim;
 
 /* Parse argv (argv[0] is the command name) against cmd->opts; -h/--help is implicit.
  * Returns -1 when parsing succeeded (go on), CLI_OK after printing --help, CLI_USAGE after

@@ -12,6 +12,7 @@
 
 static const struct cli_cmd *const commands[] = {
     &cli_cmd_sign, &cli_cmd_verify, &cli_cmd_call, &cli_cmd_services, &cli_cmd_admin,
+    &cli_cmd_vendor_sim,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

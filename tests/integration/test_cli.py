@@ -22,7 +22,7 @@ TEST_DATA = os.environ.get("PLK_TEST_DATA", os.path.join(os.path.dirname(__file_
 SOURCE_DIR = os.environ.get("PLK_SOURCE_DIR",
                             os.path.join(os.path.dirname(__file__), "..", ".."))
 KEY = "EA2D90FEEF1E9F8E"
-COMMANDS = ("sign", "verify", "call", "services", "admin")
+COMMANDS = ("sign", "verify", "call", "services", "admin", "vendor-sim")
 
 
 def md5_sign(text, key):
