@@ -3,7 +3,8 @@
  * The HTTP front hands over method, path, query, the Authorization header and the body; the
  * admin module checks the bearer token, runs the operation against the store, reloads the
  * registry after a committed change, and returns a status code and a JSON body. Resources:
- * vendors, parks, blacklist, members, reservations (see docs/admin-api.md). */
+ * vendors, parks, blacklist, members, reservations, monthly cards, lane screen texts (see
+ * docs/admin-api.md). */
 #ifndef PARKLINK_ADMIN_H
 #define PARKLINK_ADMIN_H
 
@@ -21,6 +22,14 @@ struct admin_request {
     size_t authorization_len;
     const char *body;
     size_t body_len;
+    /* Replies that come later (POST /ask/...: the vendor is asked; admin_outbox.c). When
+     * later and deferred are set, admin_handle may set *deferred = 1 and return before the
+     * reply exists; *out is then filled on another thread, which calls later(later_arg)
+     * exactly once, possibly before admin_handle has returned. The request's strings are
+     * not used after admin_handle returns. When later is NULL the call waits. */
+    void (*later)(void *arg);
+    void *later_arg;
+    int *deferred;
 };
 
 struct admin_reply {

@@ -19,7 +19,9 @@
 
 #include "log.h"
 #include "store/migrations.h"
+#include "store/sqlite_internal.h"
 #include "store/store.h"
+#include "store/store_outbox.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -1107,6 +1109,7 @@ static void op_close(struct store *st)
 {
     struct sqlite_store *s = to_sqlite(st);
 
+    store_sqlite_outbox_close(s->base.outbox);
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
@@ -1144,7 +1147,14 @@ static const struct store_ops sqlite_ops = {
     .setting_put = op_setting_put,
     .revision = op_revision,
     .load = op_load,
+    .orders = &store_sqlite_order_ops,
 };
+
+sqlite3 *store_sqlite_db(struct store *st, pthread_mutex_t **lock)
+{
+    *lock = &to_sqlite(st)->lock;
+    return to_sqlite(st)->db;
+}
 
 /* Run one SQL text (possibly several statements); 0 ok, -1 with err set. */
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen, const char *what)
@@ -1244,6 +1254,8 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
             goto out;
         }
     }
+    if ((s->base.outbox = store_sqlite_outbox_open(s->db, &s->lock, err, errlen)) == NULL)
+        goto out;
     ok = 1;
 out:
     sqlite3_finalize(q);

@@ -129,6 +129,7 @@ struct store_load_cbs {
 };
 
 struct store;
+struct store_order_ops;
 
 struct store_ops {
     const char *name; /* "sqlite", "postgresql" */
@@ -208,11 +209,17 @@ struct store_ops {
      * lock that delays other ops on this store for the duration. */
     enum store_result (*load)(struct store *st, int64_t since_rev, const struct store_load_cbs *cbs,
                               void *arg, int64_t *rev);
+
+    /* Parking records, published park details, QR codes, monthly cards: store_orders.h. */
+    const struct store_order_ops *orders;
 };
 
 /* A backend's handle starts with this; backends cast to their own struct. */
+struct store_outbox;
+
 struct store {
     const struct store_ops *ops;
+    struct store_outbox *outbox; /* the outbox sub-interface (store_outbox.h), set at open */
 };
 
 /* Open the store named by uri: a plain path or "sqlite:PATH" opens (creating if needed and

@@ -1,0 +1,1236 @@
+/* delivery.c - the delivery thread (see delivery.h): curl multi, leases, lanes, outcomes.
+ *
+ * One loop: take what other threads queued (wake-ups, questions, acknowledgements), hand
+ * due messages to waiting long-polls, lease due push messages from the store into per-park
+ * lanes, start transfers (one per lane, up to --delivery-concurrency), let curl move bytes,
+ * turn finished transfers into outcomes, and commit all outcomes of the pass in one store
+ * transaction. Other threads reach the loop only through the inbox below and
+ * curl_multi_wakeup(); the thread sleeps in curl_multi_poll() until the next message is
+ * due, a transfer needs it, or it is woken. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <uthash.h>
+
+#include "log.h"
+#include "outbox/delivery.h"
+#include "outbox/longpoll.h"
+#include "outbox/outbox.h"
+#include "outbox/outbox_metrics.h"
+#include "outbox/receivers.h"
+#include "registry.h"
+#include "store/store_outbox.h"
+
+#define LEASE_MS (10 * 60 * 1000) /* a claimed row is ours this long (other nodes skip it) */
+#define BACKLOG_MAX 8192          /* claimed messages held in memory at most */
+#define CLAIM_BATCH 1024
+#define HOUSEKEEPING_MS 1000      /* gauges, long-poll sweep, question deadlines */
+#define NOTICE_ANSWER_MAX (64u << 10)
+#define QUESTION_ANSWER_MAX (8u << 20)
+#define HINTS_MAX 1024            /* parks remembered between passes; beyond: sweep all */
+#define KEY_MAX (STORE_UNION_ID_MAX + 1 + STORE_PARK_ID_MAX + 1)
+
+/* ---- what other threads queue ---- */
+
+struct hint {
+    char key[KEY_MAX]; /* "union_id/park_id" */
+    char union_id[STORE_UNION_ID_MAX + 1];
+    char park_id[STORE_PARK_ID_MAX + 1];
+    UT_hash_handle hh;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    int running; /* multi is valid: wake-ups may be sent */
+    int stop;
+    int claim;   /* new push messages were committed */
+    int sweep;   /* too many hints: check every waiting park */
+    struct hint *hints;
+    size_t nhints;
+    struct delivery_ask *asks, **asks_tail;
+    struct delivery_ack *acks, **acks_tail;
+    CURLM *multi;
+} inbox = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- the thread's own state ---- */
+
+struct lane;
+
+struct job {
+    int64_t id;
+    char union_id[STORE_UNION_ID_MAX + 1];
+    char park_id[STORE_PARK_ID_MAX + 1];
+    char service_name[STORE_OUTBOX_NAME_MAX + 1];
+    char *override; /* notify_url, or NULL */
+    char *body;
+    size_t body_len;
+    int attempts; /* made before this one */
+    int64_t created;
+    struct lane *lane;
+    struct job *next;
+    UT_hash_handle hh; /* held: by id */
+
+    /* the transfer */
+    CURL *easy;
+    char *url;
+    char *resp;
+    size_t resp_len, resp_cap, resp_max;
+    int64_t started_ms;
+    struct delivery_ask *ask; /* a question: its asker */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct lane {
+    char key[KEY_MAX];
+    struct job *head, *tail;
+    int busy;
+    int queued; /* in the ready list */
+    struct lane *next_ready;
+    UT_hash_handle hh;
+};
+
+/* outcomes of one pass, committed together: res[i] with its attempt (and error text) in
+ * att[i], recorded when record[i]; pointers are tied up at commit, so the arrays may grow */
+struct batch {
+    struct store_outbox_result *res;
+    struct store_outbox_attempt *att;
+    unsigned char *record;
+    size_t n, cap;
+};
+
+static struct {
+    struct delivery_options opt;
+    struct store *st;
+    pthread_t tid;
+    CURLM *multi;
+    struct curl_slist *headers;
+    struct snapshot_reader reader;
+    const struct snapshot *snap;
+
+    struct job *held; /* by id */
+    size_t nheld;
+    struct lane *lanes;
+    struct lane *ready, **ready_tail;
+    unsigned in_flight;
+    CURL **spare;
+    size_t nspare;
+
+    struct delivery_ask *waiting; /* questions to vendors in poll mode */
+    struct job *asking;           /* questions being POSTed (not in a lane) */
+    struct batch batch;
+    struct delivery_ack *acks_done; /* answered once the batch commits */
+    struct delivery_ask *asks_done;
+
+    int64_t next_due;   /* earliest due push message we know of; INT64_MAX: none */
+    int claim_more;     /* the last claim was full */
+    int64_t next_housekeeping;
+} d;
+
+static void serve_park(const char *union_id, const char *park_id);
+
+/* ---- small helpers ---- */
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static void lane_key(char *out, const char *union_id, const char *park_id)
+{
+    snprintf(out, KEY_MAX, "%s/%s", union_id, park_id);
+}
+
+static void wake(void)
+{
+    if (inbox.running)
+        curl_multi_wakeup(inbox.multi);
+}
+
+/* Cut s (n bytes) to at most max bytes on a UTF-8 boundary, as text for an attempt record;
+ * bytes that are not UTF-8 text (an image) are described instead. */
+static void excerpt(char *out, size_t cap, const char *s, size_t n, const char *content_type)
+{
+    size_t take = n < cap - 1 ? n : cap - 1;
+    json_t *probe;
+
+    while (take > 0 && take < n && ((unsigned char)s[take] & 0xc0) == 0x80)
+        take--;
+    probe = take ? json_stringn(s, take) : NULL;
+    if (take == 0) {
+        out[0] = '\0';
+    } else if (probe == NULL || memchr(s, '\0', take) != NULL) {
+        snprintf(out, cap, "[%zu bytes of %s]", n, content_type ? content_type : "binary data");
+    } else {
+        memcpy(out, s, take);
+        out[take] = '\0';
+    }
+    json_decref(probe);
+}
+
+/* ---- inbox (any thread) ---- */
+
+static void add_hint_locked(const char *union_id, const char *park_id)
+{
+    char key[KEY_MAX];
+    struct hint *h;
+
+    lane_key(key, union_id, park_id ? park_id : "");
+    HASH_FIND_STR(inbox.hints, key, h);
+    if (h != NULL)
+        return;
+    if (inbox.nhints >= HINTS_MAX) {
+        inbox.sweep = 1;
+        return;
+    }
+    if ((h = calloc(1, sizeof *h)) == NULL) {
+        inbox.sweep = 1;
+        return;
+    }
+    memcpy(h->key, key, sizeof h->key);
+    snprintf(h->union_id, sizeof h->union_id, "%s", union_id);
+    snprintf(h->park_id, sizeof h->park_id, "%s", park_id ? park_id : "");
+    HASH_ADD_STR(inbox.hints, key, h);
+    inbox.nhints++;
+}
+
+void delivery_notify(const char *union_id, const char *park_id)
+{
+    pthread_mutex_lock(&inbox.mu);
+    if (inbox.running) {
+        inbox.claim = 1;
+        add_hint_locked(union_id, park_id);
+        wake();
+    }
+    pthread_mutex_unlock(&inbox.mu);
+}
+
+void delivery_poll_waiting(const char *union_id, const char *park_id)
+{
+    pthread_mutex_lock(&inbox.mu);
+    if (inbox.running) {
+        add_hint_locked(union_id, park_id);
+        wake();
+    }
+    pthread_mutex_unlock(&inbox.mu);
+}
+
+void delivery_settings_changed(const char *union_id)
+{
+    pthread_mutex_lock(&inbox.mu);
+    if (inbox.running) {
+        inbox.claim = 1;
+        inbox.sweep = 1;
+        wake();
+    }
+    pthread_mutex_unlock(&inbox.mu);
+}
+
+void delivery_ask(struct delivery_ask *a)
+{
+    int queued = 0;
+
+    a->next_ = NULL;
+    pthread_mutex_lock(&inbox.mu);
+    if (inbox.running && !inbox.stop) {
+        *inbox.asks_tail = a;
+        inbox.asks_tail = &a->next_;
+        wake();
+        queued = 1;
+    }
+    pthread_mutex_unlock(&inbox.mu);
+    if (!queued) {
+        a->outcome = 503;
+        snprintf(a->error, sizeof a->error, "the delivery thread is not running");
+        a->done(a);
+    }
+}
+
+static void send_ack_back(struct delivery_ack *a)
+{
+    h2o_multithread_send_message(a->receiver, &a->wm.msg);
+}
+
+void delivery_ack(struct delivery_ack *a)
+{
+    int queued = 0;
+
+    a->next_ = NULL;
+    pthread_mutex_lock(&inbox.mu);
+    if (inbox.running && !inbox.stop) {
+        *inbox.acks_tail = a;
+        inbox.acks_tail = &a->next_;
+        wake();
+        queued = 1;
+    }
+    pthread_mutex_unlock(&inbox.mu);
+    if (!queued) {
+        a->store_error = 1;
+        send_ack_back(a);
+    }
+}
+
+/* ---- outcomes ---- */
+
+/* A new outcome; *att (valid until the next batch_add) holds its error text in ->error and,
+ * when record is 1, the attempt to record. */
+static struct store_outbox_result *batch_add(int64_t id, int outcome, int count_attempt,
+                                             int64_t now, int record,
+                                             struct store_outbox_attempt **att)
+{
+    struct batch *b = &d.batch;
+    struct store_outbox_result *r;
+
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+
+        if ((b->res = realloc(b->res, cap * sizeof *b->res)) == NULL ||
+            (b->att = realloc(b->att, cap * sizeof *b->att)) == NULL ||
+            (b->record = realloc(b->record, cap)) == NULL)
+            h2o_fatal("out of memory");
+        b->cap = cap;
+    }
+    r = &b->res[b->n];
+    memset(r, 0, sizeof *r);
+    memset(&b->att[b->n], 0, sizeof b->att[b->n]);
+    b->record[b->n] = (unsigned char)record;
+    r->id = id;
+    r->outcome = outcome;
+    r->count_attempt = count_attempt;
+    r->now = now;
+    *att = &b->att[b->n];
+    b->n++;
+    return r;
+}
+
+/* The outcome of a failed attempt number `made` (1-based): retry on the schedule, or dead. */
+static void fail_outcome(struct store_outbox_result *r, int made, int64_t now)
+{
+    int64_t delay = outbox_retry_delay_ms(made, d.opt.retry_scale);
+
+    if (delay < 0) {
+        r->outcome = STORE_OUTBOX_GIVE_UP;
+        outbox_metrics_dead();
+    } else {
+        r->outcome = STORE_OUTBOX_RETRY;
+        r->next_at = now + delay;
+        if (r->next_at < d.next_due)
+            d.next_due = r->next_at;
+    }
+}
+
+/* Commit the pass's outcomes, then answer the acknowledgements that waited for them. */
+static void commit_batch(void)
+{
+    enum store_result sr = STORE_OK;
+
+    if (d.batch.n > 0) {
+        for (size_t i = 0; i < d.batch.n; i++) {
+            d.batch.res[i].error = d.batch.att[i].error;
+            d.batch.res[i].attempt = d.batch.record[i] ? &d.batch.att[i] : NULL;
+        }
+        sr = store_outbox_finish(d.st, d.batch.res, d.batch.n);
+        if (sr != STORE_OK) {
+            /* the leases run out and the messages go again: at least once */
+            log_error("outbox: recording %zu delivery outcomes failed (%s)", d.batch.n,
+                      store_strerror(sr));
+        }
+        d.batch.n = 0;
+    }
+    while (d.acks_done != NULL) {
+        struct delivery_ack *a = d.acks_done;
+
+        d.acks_done = a->next_;
+        if (sr != STORE_OK && a->found == 1)
+            a->store_error = 1;
+        send_ack_back(a);
+    }
+    while (d.asks_done != NULL) {
+        struct delivery_ask *a = d.asks_done;
+
+        d.asks_done = a->next_;
+        a->done(a);
+    }
+}
+
+/* ---- URLs ---- */
+
+/* The URL for a message now (override, the vendor's URL for the service, its unified URL),
+ * as a fresh string, or NULL when there is none. */
+static char *url_for(const char *union_id, const char *service_name, const char *override)
+{
+    const struct vendor *v = d.snap ? snapshot_vendor(d.snap, union_id) : NULL;
+    char own[STORE_URL_MAX + 1];
+    const char *u;
+
+    receivers_service_url(union_id, service_name, own, sizeof own);
+    u = outbox_choose_url(override, own, v ? v->callback_url : NULL);
+    return u ? strdup(u) : NULL;
+}
+
+/* ---- transfers ---- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct job *j = arg;
+    size_t n = size * nmemb;
+
+    if (j->resp_len + n > j->resp_max)
+        return 0; /* CURLE_WRITE_ERROR: the answer is too large */
+    if (j->resp_len + n + 1 > j->resp_cap) {
+        size_t cap = j->resp_cap ? j->resp_cap : 1024;
+        char *p;
+
+        while (cap < j->resp_len + n + 1)
+            cap *= 2;
+        if ((p = realloc(j->resp, cap)) == NULL)
+            return 0;
+        j->resp = p;
+        j->resp_cap = cap;
+    }
+    memcpy(j->resp + j->resp_len, ptr, n);
+    j->resp_len += n;
+    j->resp[j->resp_len] = '\0';
+    return n;
+}
+
+static CURL *easy_get(void)
+{
+    CURL *e = d.nspare ? d.spare[--d.nspare] : curl_easy_init();
+
+    if (e == NULL)
+        h2o_fatal("curl_easy_init failed");
+    return e;
+}
+
+static void easy_put(CURL *e)
+{
+    CURL **s;
+
+    curl_easy_reset(e);
+    if (d.nspare < 256 && (s = realloc(d.spare, (d.nspare + 1) * sizeof *s)) != NULL) {
+        d.spare = s;
+        d.spare[d.nspare++] = e;
+    } else {
+        curl_easy_cleanup(e);
+    }
+}
+
+static void job_free(struct job *j)
+{
+    if (j->easy != NULL) {
+        curl_multi_remove_handle(d.multi, j->easy);
+        easy_put(j->easy);
+    }
+    free(j->override);
+    free(j->body);
+    free(j->url);
+    free(j->resp);
+    free(j);
+}
+
+/* Start the POST of j to j->url. */
+static void transfer_start(struct job *j, long timeout_ms)
+{
+    CURL *e = easy_get();
+
+    j->easy = e;
+    j->started_ms = outbox_now_ms();
+    j->resp_max = j->ask ? QUESTION_ANSWER_MAX : NOTICE_ANSWER_MAX;
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, d.headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "parklinkd");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    j->errbuf[0] = '\0';
+    if (curl_multi_add_handle(d.multi, e) != CURLM_OK)
+        h2o_fatal("curl_multi_add_handle failed");
+    d.in_flight++;
+}
+
+static void lane_ready(struct lane *l)
+{
+    if (l->queued || l->busy || l->head == NULL)
+        return;
+    l->queued = 1;
+    l->next_ready = NULL;
+    *d.ready_tail = l;
+    d.ready_tail = &l->next_ready;
+}
+
+static void lane_idle(struct lane *l)
+{
+    l->busy = 0;
+    if (l->head != NULL) {
+        lane_ready(l);
+    } else {
+        HASH_DEL(d.lanes, l);
+        free(l);
+    }
+}
+
+/* A push notice with no URL: fails like an unanswered attempt, so the schedule still runs
+ * (the vendor may configure its URL meanwhile) and ends dead, replayable. */
+static void no_url(struct job *j, int64_t now)
+{
+    struct store_outbox_attempt *a;
+    struct store_outbox_result *r = batch_add(j->id, STORE_OUTBOX_RETRY, 1, now, 1, &a);
+
+    a->at = now;
+    snprintf(a->error, sizeof a->error, "vendor %s has no callback URL for %s", j->union_id,
+             j->service_name);
+    fail_outcome(r, j->attempts + 1, now);
+    outbox_metrics_result(OUTBOX_R_NO_URL);
+}
+
+/* Start transfers from ready lanes while below the concurrency limit. */
+static void start_ready(void)
+{
+    int64_t now = outbox_now_ms();
+
+    while (d.ready != NULL && d.in_flight < d.opt.concurrency) {
+        struct lane *l = d.ready;
+        struct job *j = l->head;
+
+        if ((d.ready = l->next_ready) == NULL)
+            d.ready_tail = &d.ready;
+        l->queued = 0;
+        l->head = j->next;
+        if (l->head == NULL)
+            l->tail = NULL;
+        l->busy = 1;
+        j->url = url_for(j->union_id, j->service_name, j->override);
+        if (j->url == NULL) {
+            no_url(j, now);
+            HASH_DEL(d.held, j);
+            d.nheld--;
+            job_free(j);
+            lane_idle(l);
+            continue;
+        }
+        transfer_start(j, (long)d.opt.timeout_ms);
+    }
+}
+
+/* Copy a claimed row into a held job in its lane (rows already held are skipped: their
+ * lease was renewed by the claim). */
+static int on_claimed(void *arg, const struct store_outbox_msg *row)
+{
+    struct job *j;
+    struct lane *l;
+    char key[KEY_MAX];
+
+    HASH_FIND(hh, d.held, &row->id, sizeof row->id, j);
+    if (j != NULL)
+        return 0;
+    if ((j = calloc(1, sizeof *j)) == NULL || (j->body = dup_n(row->body, row->body_len)) == NULL)
+        h2o_fatal("out of memory");
+    j->id = row->id;
+    memcpy(j->union_id, row->union_id, sizeof j->union_id);
+    memcpy(j->park_id, row->park_id, sizeof j->park_id);
+    memcpy(j->service_name, row->service_name, sizeof j->service_name);
+    if (row->url[0] && (j->override = strdup(row->url)) == NULL)
+        h2o_fatal("out of memory");
+    j->body_len = row->body_len;
+    j->attempts = row->attempts;
+    j->created = row->created;
+    HASH_ADD(hh, d.held, id, sizeof j->id, j);
+    d.nheld++;
+
+    lane_key(key, row->union_id, row->park_id);
+    HASH_FIND_STR(d.lanes, key, l);
+    if (l == NULL) {
+        if ((l = calloc(1, sizeof *l)) == NULL)
+            h2o_fatal("out of memory");
+        memcpy(l->key, key, sizeof l->key);
+        HASH_ADD_STR(d.lanes, key, l);
+    }
+    j->lane = l;
+    if (l->tail != NULL)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    return 0;
+}
+
+static int cmp_job_id(const void *a, const void *b)
+{
+    int64_t x = (*(struct job *const *)a)->id, y = (*(struct job *const *)b)->id;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Lease due push messages into lanes. */
+static void claim(int64_t now)
+{
+    int64_t limit = BACKLOG_MAX - (int64_t)d.nheld;
+    size_t before = d.nheld;
+    enum store_result sr;
+    struct lane *l, *tmp;
+
+    if (limit > CLAIM_BATCH)
+        limit = CLAIM_BATCH;
+    if (limit <= 0) {
+        d.claim_more = 1;
+        return;
+    }
+    sr = store_outbox_claim_due(d.st, now, now + LEASE_MS, limit, on_claimed, NULL);
+    if (sr != STORE_OK) {
+        log_error("outbox: claiming due messages failed (%s)", store_strerror(sr));
+        d.next_due = now + HOUSEKEEPING_MS;
+        return;
+    }
+    d.claim_more = (int64_t)(d.nheld - before) >= limit;
+    /* rows come back in no particular order: keep each lane in id (enqueue) order */
+    HASH_ITER(hh, d.lanes, l, tmp) {
+        size_t n = 0, i = 0;
+        struct job **v, *j;
+
+        for (j = l->head; j != NULL; j = j->next)
+            n++;
+        if (n > 1 && (v = malloc(n * sizeof *v)) != NULL) {
+            for (j = l->head; j != NULL; j = j->next)
+                v[i++] = j;
+            qsort(v, n, sizeof *v, cmp_job_id);
+            for (i = 0; i + 1 < n; i++)
+                v[i]->next = v[i + 1];
+            v[n - 1]->next = NULL;
+            l->head = v[0];
+            l->tail = v[n - 1];
+            free(v);
+        }
+        lane_ready(l);
+    }
+    if (!d.claim_more && store_outbox_next_due(d.st, &d.next_due) != STORE_OK)
+        d.next_due = INT64_MAX;
+}
+
+/* The answer's `state` is 1 (a number, or the string "1" as 11.7 types it)? 1 yes, 0 no
+ * (detail says what it was), -1 not a JSON object with a state. */
+static int answer_ok(const struct job *j, char *detail, size_t cap)
+{
+    json_t *o = j->resp ? json_loadb(j->resp, j->resp_len, 0, NULL) : NULL;
+    json_t *st = json_object_get(o, "state"), *msg = json_object_get(o, "errmsg");
+    int rc = -1;
+
+    if (!json_is_object(o)) {
+        snprintf(detail, cap, "the answer is not a JSON object");
+    } else if (json_is_integer(st) || json_is_string(st)) {
+        long v = json_is_integer(st) ? (long)json_integer_value(st)
+                                     : strtol(json_string_value(st), NULL, 10);
+        rc = v == 1;
+        if (!rc)
+            snprintf(detail, cap, "the vendor answered state %ld%s%.200s", v,
+                     json_is_string(msg) ? ": " : "", json_is_string(msg) ? json_string_value(msg)
+                                                                        : "");
+    } else {
+        snprintf(detail, cap, "the answer has no state");
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* The asker hears the outcome once it is recorded (commit_batch). */
+static void ask_done(struct delivery_ask *a)
+{
+    a->next_ = d.asks_done;
+    d.asks_done = a;
+}
+
+/* A finished transfer: classify, record, free. */
+static void transfer_done(struct job *j, CURLcode code)
+{
+    int64_t now = outbox_now_ms();
+    long status = 0;
+    char *ct = NULL;
+    struct store_outbox_attempt *a;
+    struct store_outbox_result *r = batch_add(j->id, STORE_OUTBOX_OK, 1, now, 1, &a);
+    enum outbox_result label = OUTBOX_R_OK;
+
+    d.in_flight--;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ct);
+    a->at = j->started_ms;
+    a->http_status = (int)status;
+    a->duration_ms = (int)(now - j->started_ms);
+    snprintf(a->url, sizeof a->url, "%s", j->url);
+    excerpt(a->response, sizeof a->response, j->resp, j->resp_len, ct);
+
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+        label = OUTBOX_R_TIMEOUT;
+        snprintf(a->error, sizeof a->error, "no answer within %ld ms",
+                 j->ask ? (long)j->ask->timeout_ms : (long)d.opt.timeout_ms);
+    } else if (code == CURLE_WRITE_ERROR && j->resp_len + 1 >= j->resp_max) {
+        label = OUTBOX_R_BAD_REPLY;
+        snprintf(a->error, sizeof a->error, "the answer is larger than %zu bytes", j->resp_max);
+    } else if (code != CURLE_OK) {
+        label = OUTBOX_R_NETWORK;
+        snprintf(a->error, sizeof a->error, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(code));
+    } else if (status < 200 || status > 299) {
+        label = OUTBOX_R_HTTP_ERROR;
+        snprintf(a->error, sizeof a->error, "HTTP status %ld", status);
+    } else if (j->ask == NULL) {
+        int ok = answer_ok(j, a->error, sizeof a->error);
+
+        label = ok == 1 ? OUTBOX_R_OK : ok == 0 ? OUTBOX_R_REFUSED : OUTBOX_R_BAD_REPLY;
+    }
+    outbox_metrics_result(label);
+
+    if (j->ask != NULL) {
+        /* a question: one attempt, the answer (whatever it says) goes to the asker */
+        struct delivery_ask *q = j->ask;
+
+        for (struct job **p = &d.asking; *p != NULL; p = &(*p)->next)
+            if (*p == j) {
+                *p = j->next;
+                break;
+            }
+
+        q->http_status = status;
+        if (label == OUTBOX_R_OK) {
+            q->outcome = 200;
+            q->answer = j->resp;
+            q->answer_len = j->resp_len;
+            j->resp = NULL;
+            snprintf(q->content_type, sizeof q->content_type, "%s", ct ? ct : "");
+            outbox_metrics_delivered(now - j->created);
+        } else {
+            q->outcome = label == OUTBOX_R_TIMEOUT ? 504 : 502;
+            snprintf(q->error, sizeof q->error, "%.250s", a->error);
+            r->outcome = STORE_OUTBOX_GIVE_UP;
+        }
+        ask_done(q);
+        job_free(j);
+        return;
+    }
+    if (label == OUTBOX_R_OK)
+        outbox_metrics_delivered(now - j->created);
+    else
+        fail_outcome(r, j->attempts + 1, now);
+    HASH_DEL(d.held, j);
+    d.nheld--;
+    {
+        struct lane *l = j->lane;
+
+        job_free(j);
+        lane_idle(l);
+    }
+}
+
+static void collect_done(void)
+{
+    CURLMsg *m;
+    int left;
+
+    while ((m = curl_multi_info_read(d.multi, &left)) != NULL) {
+        struct job *j = NULL;
+
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        transfer_done(j, m->data.result);
+    }
+}
+
+/* ---- questions ---- */
+
+static void ask_fail(struct delivery_ask *a, int outcome, const char *why, int64_t now)
+{
+    struct store_outbox_attempt *at;
+
+    batch_add(a->id, STORE_OUTBOX_GIVE_UP, 1, now, 1, &at);
+    at->at = now;
+    snprintf(at->error, sizeof at->error, "%s", why);
+    a->outcome = outcome;
+    snprintf(a->error, sizeof a->error, "%s", why);
+    ask_done(a);
+}
+
+static void ask_start(struct delivery_ask *a, int64_t now)
+{
+    struct job *j;
+
+    a->deadline_ = now + a->timeout_ms;
+    if (receivers_mode(a->union_id) == STORE_DELIVERY_POLL) {
+        /* the vendor polls: the question waits for its poll, the answer for its upload */
+        a->via_poll = 1;
+        a->next_ = d.waiting;
+        d.waiting = a;
+        serve_park(a->union_id, a->park_id);
+        return;
+    }
+    if ((j = calloc(1, sizeof *j)) == NULL || (j->body = dup_n(a->body, a->body_len)) == NULL)
+        h2o_fatal("out of memory");
+    j->id = a->id;
+    snprintf(j->union_id, sizeof j->union_id, "%s", a->union_id);
+    snprintf(j->park_id, sizeof j->park_id, "%s", a->park_id);
+    snprintf(j->service_name, sizeof j->service_name, "%s", a->service_name);
+    j->body_len = a->body_len;
+    j->created = now;
+    j->ask = a;
+    j->url = url_for(a->union_id, a->service_name, NULL);
+    if (j->url == NULL) {
+        char why[256];
+
+        snprintf(why, sizeof why, "vendor %s has no callback URL for %s", a->union_id,
+                 a->service_name);
+        outbox_metrics_result(OUTBOX_R_NO_URL);
+        job_free(j);
+        ask_fail(a, 503, why, now);
+        return;
+    }
+    j->next = d.asking;
+    d.asking = j;
+    transfer_start(j, (long)a->timeout_ms);
+}
+
+/* Questions to polling vendors whose time is up. */
+static void ask_deadlines(int64_t now, int all)
+{
+    struct delivery_ask **p = &d.waiting;
+
+    while (*p != NULL) {
+        struct delivery_ask *a = *p;
+
+        if (all || now >= a->deadline_) {
+            char why[128];
+
+            *p = a->next_;
+            snprintf(why, sizeof why, all ? "parklinkd is shutting down"
+                                          : "no answer through the long-poll within %u ms",
+                     a->timeout_ms);
+            outbox_metrics_result(OUTBOX_R_TIMEOUT);
+            ask_fail(a, all ? 503 : 504, why, now);
+        } else {
+            p = &a->next_;
+        }
+    }
+}
+
+static struct delivery_ask *ask_waiting(int64_t id)
+{
+    for (struct delivery_ask **p = &d.waiting; *p != NULL; p = &(*p)->next_) {
+        struct delivery_ask *a = *p;
+
+        if (a->id == id) {
+            *p = a->next_;
+            return a;
+        }
+    }
+    return NULL;
+}
+
+/* ---- long-polls ---- */
+
+struct polled {
+    int found;
+    struct store_outbox_msg row;
+    char *body;
+};
+
+static int on_poll_row(void *arg, const struct store_outbox_msg *row)
+{
+    struct polled *p = arg;
+
+    p->row = *row;
+    p->row.body = NULL;
+    if ((p->body = dup_n(row->body, row->body_len)) == NULL)
+        h2o_fatal("out of memory");
+    p->row.body_len = row->body_len;
+    p->found = 1;
+    return 0;
+}
+
+/* Hand due messages of one park to its waiting polls, one message per poll. */
+static void serve_park(const char *union_id, const char *park_id)
+{
+    while (longpoll_waiting(union_id, park_id)) {
+        struct polled p = {0};
+        int64_t now = outbox_now_ms();
+        struct store_outbox_result *r;
+        struct store_outbox_attempt *a;
+        enum store_result sr;
+        int64_t delay;
+
+        sr = store_outbox_claim_for_poll(d.st, union_id, park_id, now, now + LEASE_MS, 1,
+                                         on_poll_row, &p);
+        if (sr != STORE_OK || !p.found) {
+            if (sr != STORE_OK)
+                log_error("outbox: claim for long-poll failed (%s)", store_strerror(sr));
+            break;
+        }
+        if (p.row.kind == STORE_OUTBOX_NOTICE && p.row.attempts >= OUTBOX_MAX_ATTEMPTS) {
+            /* handed out as often as the schedule allows, never acknowledged */
+            batch_add(p.row.id, STORE_OUTBOX_GIVE_UP, 0, now, 0, &a);
+            snprintf(a->error, sizeof a->error, "not acknowledged after the last hand-out");
+            outbox_metrics_dead();
+            free(p.body);
+            continue;
+        }
+        /* recorded first: a terminal never sees a message the store does not know it has */
+        r = batch_add(p.row.id, STORE_OUTBOX_POLLED, 1, now, 1, &a);
+        a->at = now;
+        snprintf(a->url, sizeof a->url, "bpd/download.do");
+        snprintf(a->error, sizeof a->error, "handed to a long-poll; waiting for the "
+                                            "acknowledgement");
+        /* not acknowledged in time: handed out again on the schedule (the last hand-out
+         * gets the last delay before the message is given up) */
+        delay = outbox_retry_delay_ms(p.row.attempts + 1, d.opt.retry_scale);
+        if (delay < 0)
+            delay = outbox_retry_delay_ms(OUTBOX_MAX_ATTEMPTS - 1, d.opt.retry_scale);
+        r->next_at = now + delay;
+        commit_batch();
+        if (longpoll_hand_out(union_id, park_id, p.row.id, p.row.service_name, p.body,
+                              p.row.body_len) != 0) {
+            /* the poll went away meanwhile: the message is due again at once */
+            r = batch_add(p.row.id, STORE_OUTBOX_RETRY, 0, now, 0, &a);
+            r->next_at = now;
+            snprintf(a->error, sizeof a->error, "the long-poll went away before the hand-out");
+            free(p.body);
+            break;
+        }
+        outbox_metrics_result(OUTBOX_R_POLLED);
+        free(p.body);
+    }
+}
+
+static void on_waiting_park(void *arg, const char *union_id, const char *park_id)
+{
+    serve_park(union_id, park_id);
+}
+
+/* ---- acknowledgements ---- */
+
+static void ack_one(struct delivery_ack *a, int64_t now)
+{
+    struct store_outbox_msg *m = malloc(sizeof *m);
+    struct store_outbox_result *r;
+    struct store_outbox_attempt *at;
+    struct delivery_ask *q;
+    enum store_result sr;
+
+    if (m == NULL)
+        h2o_fatal("out of memory");
+    sr = store_outbox_find_for_ack(d.st, a->union_id, a->park_id, a->service_name,
+                                   a->message_id, m);
+    if (sr == STORE_NOT_FOUND) {
+        a->found = 0;
+    } else if (sr != STORE_OK) {
+        a->store_error = 1;
+    } else if (m->state != STORE_OUTBOX_PENDING) {
+        a->found = 2;
+        a->acked_id = m->id;
+    } else {
+        a->found = 1;
+        a->acked_id = m->id;
+        r = batch_add(m->id, STORE_OUTBOX_OK, 0, now, 0, &at);
+        if (m->kind == STORE_OUTBOX_QUESTION) {
+            /* any answer to a question delivers it; the answer goes to the asker */
+            outbox_metrics_result(OUTBOX_R_ACKED);
+            outbox_metrics_delivered(now - m->created);
+            if ((q = ask_waiting(m->id)) != NULL) {
+                q->outcome = 200;
+                q->http_status = 200;
+                q->answer = a->answer;
+                q->answer_len = a->answer_len;
+                a->answer = NULL;
+                snprintf(q->content_type, sizeof q->content_type, "application/json");
+                ask_done(q);
+            }
+        } else if (a->ok) {
+            outbox_metrics_result(OUTBOX_R_ACKED);
+            outbox_metrics_delivered(now - m->created);
+        } else {
+            outbox_metrics_result(OUTBOX_R_NACKED);
+            snprintf(at->error, sizeof at->error, "the terminal acknowledged with state 0%s%.180s",
+                     a->error[0] ? ": " : "", a->error);
+            /* the hand-out counted the attempt; the schedule decides what comes next */
+            fail_outcome(r, m->attempts > 0 ? m->attempts : 1, now);
+        }
+    }
+    free(m);
+    a->next_ = d.acks_done;
+    d.acks_done = a;
+}
+
+/* ---- the loop ---- */
+
+static void housekeeping(int64_t now)
+{
+    int64_t pending = 0, dead = 0;
+
+    if (store_outbox_counts(d.st, &pending, &dead) == STORE_OK)
+        outbox_metrics_gauges(pending, dead);
+    ask_deadlines(now, 0);
+    longpoll_each_waiting(on_waiting_park, NULL);
+    d.next_housekeeping = now + HOUSEKEEPING_MS;
+}
+
+static void run_pass(void)
+{
+    struct delivery_ask *asks;
+    struct delivery_ack *acks;
+    struct hint *hints, *h, *tmp;
+    int claim_now, sweep;
+    int64_t now;
+
+    pthread_mutex_lock(&inbox.mu);
+    asks = inbox.asks;
+    inbox.asks = NULL;
+    inbox.asks_tail = &inbox.asks;
+    acks = inbox.acks;
+    inbox.acks = NULL;
+    inbox.acks_tail = &inbox.acks;
+    hints = inbox.hints;
+    inbox.hints = NULL;
+    inbox.nhints = 0;
+    claim_now = inbox.claim;
+    sweep = inbox.sweep;
+    inbox.claim = inbox.sweep = 0;
+    pthread_mutex_unlock(&inbox.mu);
+
+    now = outbox_now_ms();
+    d.snap = registry_current(&d.reader);
+    while (acks != NULL) {
+        struct delivery_ack *a = acks;
+
+        acks = a->next_;
+        ack_one(a, now);
+    }
+    while (asks != NULL) {
+        struct delivery_ask *a = asks;
+
+        asks = a->next_;
+        ask_start(a, now);
+    }
+    /* long-polls: parks named since the last pass (new messages, new polls) */
+    if (sweep) {
+        longpoll_each_waiting(on_waiting_park, NULL);
+    } else {
+        HASH_ITER(hh, hints, h, tmp) {
+            if (longpoll_waiting(h->union_id, h->park_id))
+                serve_park(h->union_id, h->park_id);
+            else if (h->park_id[0] == '\0')
+                longpoll_each_waiting(on_waiting_park, NULL); /* a message for no single park */
+        }
+    }
+    HASH_ITER(hh, hints, h, tmp) {
+        HASH_DEL(hints, h);
+        free(h);
+    }
+    if (claim_now || d.claim_more || now >= d.next_due)
+        claim(now);
+    if (now >= d.next_housekeeping)
+        housekeeping(now);
+    start_ready();
+}
+
+static void *delivery_main(void *arg)
+{
+    d.next_due = 0;
+    d.next_housekeeping = 0;
+    for (;;) {
+        int running = 0, stop;
+        int64_t now, wait;
+
+        pthread_mutex_lock(&inbox.mu);
+        stop = inbox.stop;
+        pthread_mutex_unlock(&inbox.mu);
+        if (stop)
+            break;
+        run_pass();
+        curl_multi_perform(d.multi, &running);
+        collect_done();
+        start_ready();
+        commit_batch();
+
+        now = outbox_now_ms();
+        wait = d.next_housekeeping - now;
+        if (d.next_due != INT64_MAX && d.next_due - now < wait)
+            wait = d.next_due - now;
+        if (d.claim_more && d.in_flight < d.opt.concurrency)
+            wait = 0;
+        if (wait < 0)
+            wait = 0;
+        curl_multi_poll(d.multi, NULL, 0, (int)wait, NULL);
+    }
+    return NULL;
+}
+
+/* ---- start, stop ---- */
+
+int delivery_start(const struct delivery_options *opt)
+{
+    char err[512];
+    enum store_result sr;
+
+    d.opt = *opt;
+    if (d.opt.timeout_ms == 0)
+        d.opt.timeout_ms = OUTBOX_TIMEOUT_MS;
+    if (d.opt.concurrency == 0)
+        d.opt.concurrency = 256;
+    if (d.opt.retry_scale <= 0)
+        d.opt.retry_scale = 1.0;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("outbox: libcurl cannot initialise");
+        return -1;
+    }
+    if ((d.st = store_open(opt->store_uri, err, sizeof err)) == NULL) {
+        log_error("outbox: cannot open the store for delivery: %s", err);
+        return -1;
+    }
+    if (receivers_load(d.st) != 0) {
+        store_close(d.st);
+        d.st = NULL;
+        return -1;
+    }
+    /* one node on SQLite: leases a previous process held died with it */
+    sr = store_outbox_release_all(d.st, outbox_now_ms());
+    if (sr != STORE_OK) {
+        log_error("outbox: releasing old leases failed (%s)", store_strerror(sr));
+        store_close(d.st);
+        d.st = NULL;
+        return -1;
+    }
+    d.multi = curl_multi_init();
+    d.headers = curl_slist_append(NULL, "Content-Type: application/json;charset=utf-8");
+    d.headers = curl_slist_append(d.headers, "Expect:");
+    if (d.multi == NULL || d.headers == NULL) {
+        log_error("outbox: libcurl multi handle cannot be created");
+        return -1;
+    }
+    curl_multi_setopt(d.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)d.opt.concurrency);
+    curl_multi_setopt(d.multi, CURLMOPT_MAXCONNECTS, (long)d.opt.concurrency);
+    d.ready_tail = &d.ready;
+    d.next_due = 0;
+
+    pthread_mutex_lock(&inbox.mu);
+    inbox.asks_tail = &inbox.asks;
+    inbox.acks_tail = &inbox.acks;
+    inbox.multi = d.multi;
+    inbox.stop = 0;
+    inbox.claim = 1;
+    inbox.running = 1;
+    pthread_mutex_unlock(&inbox.mu);
+    if (pthread_create(&d.tid, NULL, delivery_main, NULL) != 0) {
+        log_error("outbox: cannot start the delivery thread");
+        pthread_mutex_lock(&inbox.mu);
+        inbox.running = 0;
+        pthread_mutex_unlock(&inbox.mu);
+        return -1;
+    }
+    log_info("outbox: delivery thread started (retry scale %g, timeout %u ms, %u transfers)",
+             d.opt.retry_scale, d.opt.timeout_ms, d.opt.concurrency);
+    return 0;
+}
+
+void delivery_stop(void)
+{
+    struct job *j, *tmp;
+    struct lane *l, *ltmp;
+    struct hint *h, *htmp;
+    struct delivery_ask *a;
+    struct delivery_ack *k;
+    int was_running;
+
+    pthread_mutex_lock(&inbox.mu);
+    was_running = inbox.running;
+    inbox.stop = 1;
+    wake();
+    pthread_mutex_unlock(&inbox.mu);
+    if (was_running)
+        pthread_join(d.tid, NULL);
+
+    pthread_mutex_lock(&inbox.mu);
+    inbox.running = 0;
+    a = inbox.asks;
+    inbox.asks = NULL;
+    k = inbox.acks;
+    inbox.acks = NULL;
+    HASH_ITER(hh, inbox.hints, h, htmp) {
+        HASH_DEL(inbox.hints, h);
+        free(h);
+    }
+    inbox.nhints = 0;
+    pthread_mutex_unlock(&inbox.mu);
+    if (!was_running)
+        return;
+
+    /* everything still here is answered or dropped; leased rows go again next start */
+    while (a != NULL) {
+        struct delivery_ask *next = a->next_;
+
+        a->outcome = 503;
+        snprintf(a->error, sizeof a->error, "parklinkd is shutting down");
+        a->done(a);
+        a = next;
+    }
+    while (k != NULL) {
+        struct delivery_ack *next = k->next_;
+
+        k->store_error = 1;
+        send_ack_back(k);
+        k = next;
+    }
+    ask_deadlines(outbox_now_ms(), 1);
+    while ((j = d.asking) != NULL) {
+        d.asking = j->next;
+        j->ask->outcome = 503;
+        snprintf(j->ask->error, sizeof j->ask->error, "parklinkd is shutting down");
+        j->ask->done(j->ask);
+        d.in_flight--;
+        job_free(j);
+    }
+    HASH_ITER(hh, d.held, j, tmp) {
+        HASH_DEL(d.held, j);
+        if (j->easy != NULL)
+            d.in_flight--;
+        job_free(j);
+    }
+    d.nheld = 0;
+    commit_batch();
+    HASH_ITER(hh, d.lanes, l, ltmp) {
+        HASH_DEL(d.lanes, l);
+        free(l);
+    }
+    d.ready = NULL;
+    d.ready_tail = &d.ready;
+    for (size_t i = 0; i < d.nspare; i++)
+        curl_easy_cleanup(d.spare[i]);
+    free(d.spare);
+    d.spare = NULL;
+    d.nspare = 0;
+    free(d.batch.res);
+    free(d.batch.att);
+    free(d.batch.record);
+    memset(&d.batch, 0, sizeof d.batch);
+    curl_multi_cleanup(d.multi);
+    d.multi = NULL;
+    curl_slist_free_all(d.headers);
+    d.headers = NULL;
+    registry_reader_release(&d.reader);
+    store_close(d.st);
+    d.st = NULL;
+    receivers_cleanup();
+    curl_global_cleanup();
+}

@@ -1,0 +1,188 @@
+/* outbox.c - preparing and enqueueing outgoing messages; the retry schedule; URL choice.
+ *
+ * The message body is built by libparklink (plk_client_prepare), the same code the CLI uses
+ * to call a service row, so union_id placement, service_name and the signature follow the
+ * one service table. Writing goes through the store's outbox sub-interface; waking the
+ * delivery thread goes through delivery.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "outbox/delivery.h"
+#include "outbox/longpoll.h"
+#include "outbox/outbox.h"
+#include "outbox/sdk_http.h"
+#include "outbox/sdk_session.h"
+#include "parklink/client.h"
+
+/* spec 1.10: seconds before retry 1..10 */
+static const int schedule_s[OUTBOX_MAX_ATTEMPTS - 1] = {10, 20, 30, 40, 50, 80, 120, 160, 200, 300};
+
+int64_t outbox_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t outbox_retry_delay_ms(int failed, double scale)
+{
+    double ms;
+
+    if (failed < 1 || failed >= OUTBOX_MAX_ATTEMPTS)
+        return failed < 1 ? 0 : -1;
+    ms = schedule_s[failed - 1] * 1000.0 * scale;
+    return ms < 1.0 ? 1 : (int64_t)(ms + 0.5);
+}
+
+const char *outbox_choose_url(const char *override, const char *service_url,
+                              const char *unified)
+{
+    if (override != NULL && override[0])
+        return override;
+    if (service_url != NULL && service_url[0])
+        return service_url;
+    if (unified != NULL && unified[0])
+        return unified;
+    return NULL;
+}
+
+/* data.name as text (a string, or an integer) into out; "" when absent. */
+static void field_text(const json_t *data, const char *name, char *out, size_t cap)
+{
+    const json_t *v = json_object_get(data, name);
+
+    out[0] = '\0';
+    if (json_is_string(v))
+        snprintf(out, cap, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+}
+
+enum plk_status outbox_prepare(const struct outbox_spec *spec, struct outbox_msg *out,
+                               const struct plk_field **bad, char *detail, size_t detail_len)
+{
+    struct plk_client_request rq;
+    struct store_outbox_msg *row = &out->row;
+    enum plk_status st;
+
+    memset(out, 0, sizeof *out);
+    if (bad != NULL)
+        *bad = NULL;
+    if (spec->svc == NULL || spec->svc->dir != PLK_DIR_P2V || spec->union_id == NULL ||
+        spec->data == NULL || !json_is_object(spec->data)) {
+        snprintf(detail, detail_len, "not a platform-to-vendor message");
+        return PLK_E_INVALID_ARG;
+    }
+    /* a callback row has no path: its URL is the vendor's, chosen at send time */
+    st = plk_client_prepare(&rq, "", spec->svc, spec->union_id, spec->ukey, spec->data, NULL);
+    if (st != PLK_OK) {
+        if (bad != NULL)
+            *bad = rq.bad_field;
+        snprintf(detail, detail_len, "%s", rq.detail);
+        plk_client_request_cleanup(&rq);
+        return st;
+    }
+    out->body = rq.body;
+    rq.body = NULL;
+    plk_client_request_cleanup(&rq);
+
+    snprintf(row->union_id, sizeof row->union_id, "%s", spec->union_id);
+    field_text(spec->data, plk_service_field(spec->svc, "park_id") ? "park_id" : "comid",
+               row->park_id, sizeof row->park_id);
+    snprintf(row->service_name, sizeof row->service_name, "%s",
+             spec->svc->service_name[0] ? spec->svc->service_name : spec->svc->id);
+    row->kind = spec->svc->flags & PLK_SVC_QUESTION ? STORE_OUTBOX_QUESTION : STORE_OUTBOX_NOTICE;
+    snprintf(row->url, sizeof row->url, "%s", spec->notify_url ? spec->notify_url : "");
+    snprintf(row->origin, sizeof row->origin, "%s", spec->origin ? spec->origin : "");
+    row->body = out->body;
+    row->body_len = strlen(out->body);
+    row->created = outbox_now_ms();
+    return PLK_OK;
+}
+
+void outbox_msg_cleanup(struct outbox_msg *m)
+{
+    if (m == NULL)
+        return;
+    free(m->body);
+    memset(m, 0, sizeof *m);
+}
+
+/* The store API takes rows; each prepared message's row points at its own body. */
+static struct store_outbox_msg *rows_of(struct outbox_msg *m, size_t n)
+{
+    struct store_outbox_msg *rows = malloc((n ? n : 1) * sizeof *rows);
+
+    if (rows == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        rows[i] = m[i].row;
+        rows[i].body = m[i].body;
+        rows[i].body_len = strlen(m[i].body);
+    }
+    return rows;
+}
+
+static enum store_result enqueue(struct store *st, struct store_tx *tx, struct outbox_msg *m,
+                                 size_t n)
+{
+    struct store_outbox_msg *rows = rows_of(m, n);
+    enum store_result r;
+
+    if (rows == NULL)
+        return STORE_ERROR;
+    r = store_outbox_enqueue(st, tx, rows, n);
+    for (size_t i = 0; r == STORE_OK && i < n; i++) {
+        m[i].row.id = rows[i].id;
+        m[i].row.state = rows[i].state;
+        m[i].row.next_at = rows[i].next_at;
+    }
+    free(rows);
+    return r;
+}
+
+enum store_result outbox_enqueue(struct store *st, struct outbox_msg *m, size_t n)
+{
+    enum store_result r = enqueue(st, NULL, m, n);
+
+    for (size_t i = 0; r == STORE_OK && i < n; i++)
+        if (i == 0 || strcmp(m[i].row.union_id, m[i - 1].row.union_id) != 0 ||
+            strcmp(m[i].row.park_id, m[i - 1].row.park_id) != 0)
+            outbox_committed(m[i].row.union_id, m[i].row.park_id);
+    return r;
+}
+
+enum store_result outbox_enqueue_tx(struct store_tx *tx, struct outbox_msg *m, size_t n)
+{
+    return enqueue(tx->st, tx, m, n);
+}
+
+void outbox_committed(const char *union_id, const char *park_id)
+{
+    delivery_notify(union_id, park_id);
+}
+
+int outbox_start(const struct config *cfg)
+{
+    struct delivery_options opt = {
+        .store_uri = cfg->store,
+        .retry_scale = cfg->retry_scale,
+        .timeout_ms = cfg->callback_timeout,
+        .concurrency = cfg->delivery_concurrency,
+    };
+
+    longpoll_init(cfg->longpoll_hold);
+    sdk_http_init(cfg->body_max);
+    return delivery_start(&opt);
+}
+
+void outbox_stop(void)
+{
+    delivery_stop();
+    sdk_session_cleanup();
+}

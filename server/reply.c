@@ -1,0 +1,94 @@
+/* reply.c - format and send the {state, errmsg, data} reply (see reply.h).
+ *
+ * The body is assembled once into pool memory and handed to h2o without a further copy
+ * (h2o_start_response + h2o_send with a do-nothing generator, which is what
+ * h2o_send_inline does after duplicating its argument). */
+#include <string.h>
+#include <jansson.h>
+
+#include "reply.h"
+
+static h2o_generator_t static_generator = {NULL, NULL};
+
+void reply_send_raw(h2o_req_t *req, int status, const char *content_type, const char *body,
+                    size_t body_len)
+{
+    h2o_iovec_t buf = h2o_iovec_init(body, body_len);
+
+    req->res.status = status;
+    req->res.reason = status == 200 ? "OK" : "Error";
+    req->res.content_length = body_len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_start_response(req, &static_generator);
+    /* HEAD: the headers (Content-Length included) without the body */
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
+const char *reply_quote(h2o_mem_pool_t *pool, const char *s, size_t *len)
+{
+    size_t n = strlen(s);
+    char *out;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            json_t *str = json_string(s);
+            size_t need = str ? json_dumpb(str, NULL, 0, JSON_ENCODE_ANY) : 0;
+            if (need == 0) {
+                json_decref(str);
+                *len = 3;
+                return "\"?\"";
+            }
+            out = h2o_mem_alloc_pool(pool, need);
+            *len = json_dumpb(str, out, need, JSON_ENCODE_ANY);
+            json_decref(str);
+            return out;
+        }
+    }
+    out = h2o_mem_alloc_pool(pool, n + 2);
+    out[0] = '"';
+    memcpy(out + 1, s, n);
+    out[n + 1] = '"';
+    *len = n + 2;
+    return out;
+}
+
+h2o_iovec_t reply_build(h2o_mem_pool_t *pool, int state, const char *errmsg, const char *data,
+                        size_t data_len)
+{
+    size_t qlen, len;
+    const char *q = reply_quote(pool, errmsg ? errmsg : "", &qlen);
+    char *body, *p;
+
+    /* {"state":N,"errmsg":Q[,"data":D]} */
+    len = sizeof "{\"state\":0,\"errmsg\":" - 1 + qlen + 1;
+    if (data)
+        len += sizeof ",\"data\":" - 1 + data_len;
+    p = body = h2o_mem_alloc_pool(pool, len);
+    memcpy(p, "{\"state\":", 9);
+    p += 9;
+    *p++ = (char)('0' + (state >= 0 && state <= 9 ? state : 0));
+    memcpy(p, ",\"errmsg\":", 10);
+    p += 10;
+    memcpy(p, q, qlen);
+    p += qlen;
+    if (data) {
+        memcpy(p, ",\"data\":", 8);
+        p += 8;
+        memcpy(p, data, data_len);
+        p += data_len;
+    }
+    *p++ = '}';
+    return h2o_iovec_init(body, (size_t)(p - body));
+}
+
+void reply_send(h2o_req_t *req, int status, int state, const char *errmsg, const char *data,
+                size_t data_len)
+{
+    h2o_iovec_t body = reply_build(&req->pool, state, errmsg, data, data_len);
+    reply_send_raw(req, status, REPLY_JSON_TYPE, body.base, body.len);
+}

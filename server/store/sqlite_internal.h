@@ -1,0 +1,32 @@
+/* sqlite_internal.h - what the SQLite backend's sub-interfaces share with sqlite.c.
+ *
+ * sqlite.c owns the handle (one connection, one mutex); a sub-interface file such as
+ * sqlite_orders.c reaches that connection through the accessors below and hangs its own
+ * vtable off store_ops (st->ops->orders ...). Backend-private: nothing above server/store/
+ * includes this. */
+#ifndef PARKLINK_STORE_SQLITE_INTERNAL_H
+#define PARKLINK_STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+struct store;
+struct store_tx;
+
+/* The connection of a SQLite store handle and the mutex every user of it must hold. */
+sqlite3 *store_sqlite_db(struct store *st, pthread_mutex_t **lock);
+
+/* The connection of a session opened on a SQLite handle (sqlite_orders.c). A sub-interface
+ * op given a store_tx inside the writer's batch runs its statements on it: they are part of
+ * the open transaction (the batch already holds the handle's lock; do not take it again). */
+sqlite3 *store_sqlite_tx_db(struct store_tx *tx);
+
+/* A statement for sql prepared once per session and cached under the pointer sql (so pass a
+ * string with static storage). Reset and clear it after use. NULL (logged) if it does not
+ * prepare. */
+sqlite3_stmt *store_sqlite_tx_stmt(struct store_tx *tx, const char *sql);
+
+/* The order sub-interface of the SQLite backend (sqlite_orders.c). */
+extern const struct store_order_ops store_sqlite_order_ops;
+
+#endif

@@ -1,0 +1,404 @@
+/* test_outbox.c - the outbox's pure rules and its store sub-interface on SQLite.
+ *
+ * The retry schedule (and its scaling), the URL choice, message preparation from service
+ * rows (union_id placement, service_name, signature over the exact data text, validation
+ * naming the field), and every op of store_outbox.h against a fresh database file: leases
+ * that hide claimed rows, outcomes, acknowledgement lookups, replay, counts, lists, and
+ * delivery settings that move pending rows between push and poll. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "outbox/outbox.h"
+#include "parklink/envelope.h"
+#include "parklink/sign.h"
+#include "store/store_outbox.h"
+
+#define KEY "EA2D90FEEF1E9F8E"
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct store *st;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    char err[256];
+    struct store_vendor v = {.union_id = "200002", .ukey = KEY};
+    struct store_park p = {.park_id = "20003", .union_id = "200002"};
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/plk-outbox-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    f->st = store_open(f->path, err, sizeof err);
+    if (f->st == NULL)
+        fail_msg("store_open: %s", err);
+    assert_int_equal(store_vendor_put(f->st, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_put(f->st, &p, STORE_INSERT, NULL), STORE_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char p[160];
+
+    store_close(f->st);
+    unlink(f->path);
+    snprintf(p, sizeof p, "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->path);
+    unlink(p);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- pure rules ---- */
+
+static void test_schedule(void **state)
+{
+    static const int64_t want[] = {10000, 20000, 30000, 40000, 50000,
+                                   80000, 120000, 160000, 200000, 300000};
+
+    for (int i = 1; i < OUTBOX_MAX_ATTEMPTS; i++) {
+        assert_int_equal(outbox_retry_delay_ms(i, 1.0), want[i - 1]);
+        assert_int_equal(outbox_retry_delay_ms(i, 0.01), want[i - 1] / 100);
+    }
+    /* after the 11th failed attempt: dead */
+    assert_int_equal(outbox_retry_delay_ms(OUTBOX_MAX_ATTEMPTS, 1.0), -1);
+    assert_int_equal(outbox_retry_delay_ms(99, 1.0), -1);
+    /* never 0: a tiny scale still waits a millisecond */
+    assert_int_equal(outbox_retry_delay_ms(1, 0.00001), 1);
+    assert_int_equal(outbox_retry_delay_ms(3, 2.5), 75000);
+}
+
+static void test_choose_url(void **state)
+{
+    assert_string_equal(outbox_choose_url("http://n/", "http://s/", "http://u/"), "http://n/");
+    assert_string_equal(outbox_choose_url("", "http://s/", "http://u/"), "http://s/");
+    assert_string_equal(outbox_choose_url(NULL, NULL, "http://u/"), "http://u/");
+    assert_string_equal(outbox_choose_url("", "", "http://u/"), "http://u/");
+    assert_null(outbox_choose_url("", "", ""));
+    assert_null(outbox_choose_url(NULL, NULL, NULL));
+}
+
+/* Prepare one message of row id with data text json. */
+static enum plk_status prep(const char *id, const char *json, struct outbox_msg *m,
+                            const struct plk_field **bad)
+{
+    json_t *data = json_loads(json, 0, NULL);
+    char detail[160];
+    struct outbox_spec spec = {.svc = plk_service_by_id(id), .union_id = "200002",
+                               .ukey = KEY, .data = data, .origin = "test"};
+    enum plk_status st;
+
+    assert_non_null(data);
+    st = outbox_prepare(&spec, m, bad, detail, sizeof detail);
+    json_decref(data);
+    return st;
+}
+
+static void test_prepare(void **state)
+{
+    struct outbox_msg m;
+    struct plk_envelope env;
+    const struct plk_field *bad = NULL;
+
+    /* envelope A with union_id inside data, first; service_name added; signed exactly */
+    assert_int_equal(prep("space_notify", "{\"park_id\":\"20003\",\"total_space\":5,"
+                                          "\"free_space\":1}", &m, NULL), PLK_OK);
+    assert_string_equal(m.row.union_id, "200002");
+    assert_string_equal(m.row.park_id, "20003");
+    assert_string_equal(m.row.service_name, "space_notify");
+    assert_int_equal(m.row.kind, STORE_OUTBOX_NOTICE);
+    assert_non_null(strstr(m.body, "\"data\":{\"union_id\":200002,"));
+    assert_non_null(strstr(m.body, "\"service_name\":\"space_notify\""));
+    assert_int_equal(plk_envelope_parse(&env, m.body, strlen(m.body), 0,
+                                        PLK_ENV_UNION_ID_OPTIONAL), PLK_OK);
+    assert_int_equal(plk_envelope_verify(&env, KEY), PLK_OK);
+    plk_envelope_cleanup(&env);
+    outbox_msg_cleanup(&m);
+
+    /* NO_UNION_ID row (5.4, a question): no union_id anywhere; its park is comid */
+    assert_int_equal(prep("get_inpark_image", "{\"comid\":\"20003\",\"orderid\":\"A1\","
+                                              "\"type\":\"in\"}", &m, NULL), PLK_OK);
+    assert_null(strstr(m.body, "union_id"));
+    assert_string_equal(m.row.park_id, "20003");
+    assert_int_equal(m.row.kind, STORE_OUTBOX_QUESTION);
+    outbox_msg_cleanup(&m);
+
+    /* the row's schema decides: the missing field is named */
+    assert_int_equal(prep("space_notify", "{\"park_id\":\"20003\",\"total_space\":5}", &m, &bad),
+                     PLK_E_FIELD_MISSING);
+    assert_non_null(bad);
+    assert_string_equal(bad->name, "free_space");
+    assert_null(m.body);
+    assert_int_equal(prep("special_plate", "{\"park_id\":\"20003\",\"type\":\"move\","
+                                           "\"car_number\":\"A\",\"car_type\":\"white\"}",
+                          &m, &bad), PLK_E_FIELD_ENUM);
+    assert_string_equal(bad->name, "type");
+}
+
+/* ---- the store ---- */
+
+struct seen {
+    int64_t ids[64];
+    int n;
+    char body[512];
+};
+
+static int on_msg(void *arg, const struct store_outbox_msg *row)
+{
+    struct seen *s = arg;
+
+    s->ids[s->n++] = row->id;
+    snprintf(s->body, sizeof s->body, "%.*s", (int)row->body_len, row->body);
+    return 0;
+}
+
+static int64_t add(struct store *st, const char *park, const char *name, int kind, int64_t at)
+{
+    struct store_outbox_msg m = {.kind = kind, .created = at, .body = "{\"x\":1}",
+                                 .body_len = 7};
+
+    snprintf(m.union_id, sizeof m.union_id, "200002");
+    snprintf(m.park_id, sizeof m.park_id, "%s", park);
+    snprintf(m.service_name, sizeof m.service_name, "%s", name);
+    assert_int_equal(store_outbox_enqueue(st, NULL, &m, 1), STORE_OK);
+    assert_true(m.id > 0);
+    return m.id;
+}
+
+static void test_claims_and_leases(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t b = add(f->st, "20003", "car_info", STORE_OUTBOX_NOTICE, 1001);
+    int64_t q = add(f->st, "20003", "query_price", STORE_OUTBOX_QUESTION, 1002);
+    int64_t at = 0;
+
+    assert_int_equal(store_outbox_next_due(f->st, &at), STORE_OK);
+    assert_int_equal(at, 1000);
+    /* nothing is due before its time */
+    assert_int_equal(store_outbox_claim_due(f->st, 999, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    /* due notices are leased; the question is not (asks send it themselves) */
+    assert_int_equal(store_outbox_claim_due(f->st, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.body, "{\"x\":1}");
+    assert_true((s.ids[0] == a && s.ids[1] == b) || (s.ids[0] == b && s.ids[1] == a));
+    assert_true(q > b);
+    /* leased rows are invisible to a second claim until the lease ends */
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->st, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(store_outbox_claim_due(f->st, 5000, 9000, 1, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    /* release (a restart of the single node): every lease ends, due now */
+    assert_int_equal(store_outbox_release_all(f->st, 6000), STORE_OK);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->st, 6000, 9000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 2);
+}
+
+static void test_outcomes(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t b = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t pending = -1, dead = -1;
+    struct store_outbox_attempt att = {.at = 1500, .http_status = 500, .duration_ms = 3,
+                                       .url = "http://v/", .error = "HTTP status 500"};
+    struct store_outbox_result r[2] = {
+        {.id = a, .outcome = STORE_OUTBOX_RETRY, .count_attempt = 1, .now = 1503,
+         .next_at = 11503, .error = "HTTP status 500", .attempt = &att},
+        {.id = b, .outcome = STORE_OUTBOX_GIVE_UP, .count_attempt = 1, .now = 1503,
+         .error = "gone", .attempt = &att},
+    };
+    struct store_outbox_msg m;
+
+    assert_int_equal(store_outbox_claim_due(f->st, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->st, r, 2), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(pending, 1);
+    assert_int_equal(dead, 1);
+    /* the retry is due at next_at again, its lease gone */
+    assert_int_equal(store_outbox_next_due(f->st, &pending), STORE_OK);
+    assert_int_equal(pending, 11503);
+    /* a finished row is not changed by a late outcome (another node, a replay) */
+    r[1].outcome = STORE_OUTBOX_OK;
+    assert_int_equal(store_outbox_finish(f->st, &r[1], 1), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(dead, 1);
+    /* replay: only dead notices, back to pending with a fresh schedule */
+    assert_int_equal(store_outbox_replay(f->st, a, 3000), STORE_CONFLICT);
+    assert_int_equal(store_outbox_replay(f->st, 999, 3000), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_replay(f->st, b, 3000), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(pending, 2);
+    assert_int_equal(dead, 0);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->st, 3000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], b);
+    /* delivered */
+    r[0] = (struct store_outbox_result){.id = b, .outcome = STORE_OUTBOX_OK, .count_attempt = 1,
+                                        .now = 3100};
+    assert_int_equal(store_outbox_finish(f->st, r, 1), STORE_OK);
+    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", b, &m),
+                     STORE_OK);
+    assert_int_equal(m.state, STORE_OUTBOX_DELIVERED);
+    assert_int_equal(m.delivered_at, 3100);
+    assert_int_equal(m.attempts, 1);
+}
+
+static int count_delivery(void *arg, const struct store_delivery *d)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+struct got {
+    struct store_outbox_msg m;
+    int attempts;
+};
+
+static int got_msg(void *arg, const struct store_outbox_msg *row)
+{
+    ((struct got *)arg)->m = *row;
+    return 0;
+}
+
+static int got_attempt(void *arg, const struct store_outbox_attempt *a)
+{
+    ((struct got *)arg)->attempts++;
+    return 0;
+}
+
+static void test_poll_and_ack(void **state)
+{
+    struct fx *f = *state;
+    struct store_delivery d = {.union_id = "200002", .mode = STORE_DELIVERY_POLL,
+                               .urls = "{\"outpark\":\"http://v/o\"}"};
+    struct seen s = {0};
+    struct store_outbox_msg m;
+    struct store_outbox_attempt att = {.at = 2000, .url = "bpd/download.do"};
+    struct store_outbox_result r = {.outcome = STORE_OUTBOX_POLLED, .count_attempt = 1,
+                                    .now = 2000, .next_at = 12000, .attempt = &att};
+    int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t any = add(f->st, "", "space_notify", STORE_OUTBOX_NOTICE, 1001);
+    int64_t other = add(f->st, "20004", "space_notify", STORE_OUTBOX_NOTICE, 1002);
+    struct got g = {0};
+    int n = 0;
+
+    /* poll mode takes pending rows off the push claims */
+    assert_int_equal(store_delivery_put(f->st, &d), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, 5000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(store_delivery_get(f->st, "200002", &d), STORE_OK);
+    assert_int_equal(d.mode, STORE_DELIVERY_POLL);
+    assert_string_equal(d.urls, "{\"outpark\":\"http://v/o\"}");
+    d.union_id[0] = '9';
+    assert_int_equal(store_delivery_put(f->st, &d), STORE_FOREIGN_KEY);
+    assert_int_equal(store_delivery_get(f->st, "900002", &d), STORE_NOT_FOUND);
+    assert_int_equal(store_delivery_list(f->st, count_delivery, &n), STORE_OK);
+    assert_int_equal(n, 1);
+
+    /* a poll of park 20003 gets its rows and the vendor's rows for no park, oldest first */
+    assert_int_equal(store_outbox_claim_for_poll(f->st, "200002", "20003", 5000, 60000, 1,
+                                                 on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a);
+    assert_int_equal(store_outbox_claim_for_poll(f->st, "200002", "20003", 5000, 60000, 5,
+                                                 on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.ids[1], any);
+    assert_true(other > any);
+    /* an acknowledgement by name finds only what was handed out */
+    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", 0, &m),
+                     STORE_NOT_FOUND);
+    r.id = a;
+    assert_int_equal(store_outbox_finish(f->st, &r, 1), STORE_OK);
+    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", 0, &m),
+                     STORE_OK);
+    assert_int_equal(m.id, a);
+    assert_int_equal(m.polled_at, 2000);
+    assert_int_equal(m.attempts, 1);
+    assert_null(m.body);
+    /* by id: the wrong park or service finds nothing */
+    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20004", "space_notify", a, &m),
+                     STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "car_info", a, &m),
+                     STORE_NOT_FOUND);
+    /* get: the row and its attempt */
+    assert_int_equal(store_outbox_get(f->st, a, got_msg, got_attempt, &g), STORE_OK);
+    assert_int_equal(g.m.id, a);
+    assert_int_equal(g.attempts, 1);
+    assert_int_equal(store_outbox_get(f->st, 999, got_msg, got_attempt, &g), STORE_NOT_FOUND);
+    /* back to push: pending rows follow */
+    d.union_id[0] = '2';
+    d.mode = STORE_DELIVERY_PUSH;
+    assert_int_equal(store_delivery_put(f->st, &d), STORE_OK);
+    assert_int_equal(store_outbox_release_all(f->st, 70000), STORE_OK);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->st, 70000, 90000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 3);
+}
+
+static void test_list(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    struct store_outbox_query q = {.limit = 2, .state = -1, .park_id = "20003"};
+    int64_t total = 0, ids[4];
+
+    for (int i = 0; i < 4; i++)
+        ids[i] = add(f->st, i == 3 ? "20004" : "20003", i == 1 ? "car_info" : "space_notify",
+                     STORE_OUTBOX_NOTICE, 1000 + i);
+    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(total, 3);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.ids[0], ids[0]);
+    q.after_id = ids[1];
+    s.n = 0;
+    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(total, 3); /* the cursor does not change the total */
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], ids[2]);
+    q = (struct store_outbox_query){.state = STORE_OUTBOX_PENDING, .service_name = "car_info"};
+    s.n = 0;
+    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(s.ids[0], ids[1]);
+    q.state = STORE_OUTBOX_DEAD;
+    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(total, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_choose_url),
+        cmocka_unit_test(test_prepare),
+        cmocka_unit_test_setup_teardown(test_claims_and_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poll_and_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

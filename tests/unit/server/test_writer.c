@@ -1,0 +1,361 @@
+/* test_writer.c - the group-commit writer (server/writer.c) on a real SQLite file.
+ *
+ * Batching: while a gate job holds the writer, 63 threads submit at once; they must all land
+ * in one more batch (two commits for 64 jobs), and every row must be stored. Isolation: a job
+ * that writes and then fails is rolled back alone, its batch mates commit. A batch whose
+ * transaction breaks fails whole. Completions travel back through an h2o receiver to the
+ * submitting thread's loop, and a job submitted to a stopped writer fails at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/sqlite_internal.h"
+#include "store/store.h"
+#include "store/store_orders.h"
+#include "writer.h"
+
+#define THREADS 63
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct store *st; /* a second handle, for checks and setup */
+    struct store_tx *tx;
+};
+
+/* A job that stores one entry of park P1. */
+struct tjob {
+    struct writer_job w;
+    char order_id[32];
+    int fail_after_write; /* write, then return non-zero */
+    int break_tx;         /* end the transaction under the writer's feet */
+    int done;
+    pthread_t done_thread;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int gate_open, gate_entered, submitted, completed;
+
+static void rm_db(struct fx *f)
+{
+    char p[160];
+    const char *sfx[] = {"", "-wal", "-shm"};
+
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    struct store_vendor v = {.union_id = "200002", .ukey = "K", .name = "A"};
+    struct store_park p = {.park_id = "P1", .union_id = "200002", .name = "park"};
+    char err[256];
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/plk-writer-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/w.db", f->dir);
+    f->st = store_open(f->path, err, sizeof err);
+    if (f->st == NULL)
+        fail_msg("store_open: %s", err);
+    assert_int_equal(store_vendor_put(f->st, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_put(f->st, &p, STORE_INSERT, NULL), STORE_OK);
+    f->tx = store_tx_open(f->st);
+    assert_non_null(f->tx);
+    if (writer_start(f->path, err, sizeof err) != 0)
+        fail_msg("writer_start: %s", err);
+    gate_open = gate_entered = submitted = completed = 0;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    writer_stop();
+    store_tx_close(f->tx);
+    store_close(f->st);
+    rm_db(f);
+    free(f);
+    return 0;
+}
+
+static int run_entry(struct writer_job *w, struct store_tx *tx)
+{
+    struct tjob *j = (struct tjob *)w;
+    struct store_entry e = {.park_id = "P1", .order_id = j->order_id, .union_id = "200002",
+                            .car_number = j->order_id, .in_time = 1700000000, .empty_plot = 5,
+                            .is_report = -1};
+    enum store_entry_outcome out;
+
+    if (store_entry_put(tx, &e, &out) != STORE_OK)
+        return 1;
+    if (j->break_tx)
+        sqlite3_exec(store_sqlite_tx_db(tx), "ROLLBACK", NULL, NULL, NULL);
+    return j->fail_after_write;
+}
+
+/* Holds the writer inside its batch until every other job has been submitted. */
+static int run_gate(struct writer_job *w, struct store_tx *tx)
+{
+    pthread_mutex_lock(&mu);
+    gate_entered = 1;
+    pthread_cond_broadcast(&cv);
+    while (!gate_open)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    return run_entry(w, tx);
+}
+
+static void on_done(struct writer_job *w)
+{
+    struct tjob *j = (struct tjob *)w;
+
+    pthread_mutex_lock(&mu);
+    j->done = 1;
+    j->done_thread = pthread_self();
+    completed++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void wait_completed(int n)
+{
+    pthread_mutex_lock(&mu);
+    while (completed < n)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static void open_gate(void)
+{
+    pthread_mutex_lock(&mu);
+    gate_open = 1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+/* Submit the gate job and wait until the writer runs it: what is submitted next queues. */
+static void submit_gate(struct tjob *gate)
+{
+    gate->w.run = run_gate;
+    writer_submit(&gate->w);
+    pthread_mutex_lock(&mu);
+    while (!gate_entered)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+static struct tjob *new_job(const char *order_id)
+{
+    struct tjob *j = calloc(1, sizeof *j);
+
+    snprintf(j->order_id, sizeof j->order_id, "%s", order_id);
+    j->w.run = run_entry;
+    j->w.done = on_done;
+    return j;
+}
+
+static int count_row(void *arg, const struct store_order *o)
+{
+    (void)o;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Is order_id of P1 stored (as a committed row, seen from another connection)? */
+static int order_exists(struct fx *f, const char *order_id)
+{
+    struct store_order_query q = {.union_id = "200002", .park_id = "P1", .order_id = order_id};
+    int64_t total = -1;
+    int rows = 0;
+
+    assert_int_equal(store_order_query(f->tx, &q, count_row, &rows, &total), STORE_OK);
+    assert_int_equal(total, rows);
+    return rows;
+}
+
+static void *submitter(void *arg)
+{
+    writer_submit(arg);
+    pthread_mutex_lock(&mu);
+    submitted++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+static void test_concurrent_jobs_share_a_commit(void **state)
+{
+    struct fx *f = *state;
+    struct tjob *gate = new_job("gate"), *jobs[THREADS];
+    pthread_t tids[THREADS];
+    struct writer_stats ws;
+    char id[32];
+
+    submit_gate(gate);
+    for (int i = 0; i < THREADS; i++) {
+        snprintf(id, sizeof id, "T%02d", i);
+        jobs[i] = new_job(id);
+        pthread_create(&tids[i], NULL, submitter, jobs[i]);
+    }
+    pthread_mutex_lock(&mu);
+    while (submitted < THREADS)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    open_gate();
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(tids[i], NULL);
+    wait_completed(THREADS + 1);
+
+    writer_get_stats(&ws);
+    assert_int_equal(ws.jobs, THREADS + 1);
+    assert_int_equal(ws.batches, 2); /* the gate's batch, then everything that queued */
+    assert_int_equal(ws.largest, THREADS);
+    assert_int_equal(ws.failed, 0);
+    assert_int_equal(gate->w.status, WRITER_COMMITTED);
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(jobs[i]->w.status, WRITER_COMMITTED);
+        assert_int_equal(order_exists(f, jobs[i]->order_id), 1);
+        free(jobs[i]);
+    }
+    free(gate);
+}
+
+static void test_failing_job_is_rolled_back_alone(void **state)
+{
+    struct fx *f = *state;
+    struct tjob *gate = new_job("gate"), *a = new_job("A"), *bad = new_job("BAD"),
+                *b = new_job("B");
+    struct writer_stats ws;
+
+    bad->fail_after_write = 1;
+    submit_gate(gate);
+    writer_submit(&a->w);
+    writer_submit(&bad->w);
+    writer_submit(&b->w);
+    open_gate();
+    wait_completed(4);
+
+    writer_get_stats(&ws);
+    assert_int_equal(ws.batches, 2); /* a, bad and b shared the second batch */
+    assert_int_equal(a->w.status, WRITER_COMMITTED);
+    assert_int_equal(bad->w.status, WRITER_REJECTED);
+    assert_int_equal(b->w.status, WRITER_COMMITTED);
+    assert_int_equal(order_exists(f, "A"), 1);
+    assert_int_equal(order_exists(f, "BAD"), 0); /* it wrote, then its savepoint undid it */
+    assert_int_equal(order_exists(f, "B"), 1);
+    free(gate);
+    free(a);
+    free(bad);
+    free(b);
+}
+
+static void test_broken_batch_fails_whole(void **state)
+{
+    struct fx *f = *state;
+    struct tjob *gate = new_job("gate"), *a = new_job("A"), *breaker = new_job("X");
+    struct writer_stats ws;
+
+    breaker->break_tx = 1;
+    submit_gate(gate);
+    writer_submit(&a->w);
+    writer_submit(&breaker->w);
+    open_gate();
+    wait_completed(3);
+
+    writer_get_stats(&ws);
+    assert_int_equal(ws.failed, 1);
+    assert_int_equal(gate->w.status, WRITER_COMMITTED);
+    assert_int_equal(a->w.status, WRITER_FAILED);
+    assert_int_equal(breaker->w.status, WRITER_FAILED);
+    assert_int_equal(order_exists(f, "gate"), 1);
+    assert_int_equal(order_exists(f, "A"), 0);
+    assert_int_equal(order_exists(f, "X"), 0);
+
+    /* the writer carries on with the next batch */
+    struct tjob *c = new_job("C");
+    writer_submit(&c->w);
+    wait_completed(4);
+    assert_int_equal(c->w.status, WRITER_COMMITTED);
+    assert_int_equal(order_exists(f, "C"), 1);
+    free(gate);
+    free(a);
+    free(breaker);
+    free(c);
+}
+
+/* Completions come back on the loop of the receiver's thread. */
+static void test_done_runs_on_the_receiving_loop(void **state)
+{
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_multithread_queue_t *queue = h2o_multithread_create_queue(loop);
+    h2o_multithread_receiver_t receiver;
+    struct tjob *jobs[8];
+    char id[32];
+
+    (void)state;
+    h2o_multithread_register_receiver(queue, &receiver, writer_on_done);
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof id, "R%d", i);
+        jobs[i] = new_job(id);
+        jobs[i]->w.receiver = &receiver;
+        writer_submit(&jobs[i]->w);
+    }
+    for (int spins = 0; spins < 1000; spins++) {
+        pthread_mutex_lock(&mu);
+        int n = completed;
+        pthread_mutex_unlock(&mu);
+        if (n == 8)
+            break;
+        h2o_evloop_run(loop, 10);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(jobs[i]->done, 1);
+        assert_int_equal(jobs[i]->w.status, WRITER_COMMITTED);
+        assert_true(pthread_equal(jobs[i]->done_thread, pthread_self()));
+        free(jobs[i]);
+    }
+    h2o_multithread_unregister_receiver(queue, &receiver);
+    h2o_multithread_destroy_queue(queue);
+    free(queue); /* h2o 2.2's evloop destroy_queue does not free it (see http_worker.c) */
+    h2o_evloop_destroy(loop);
+}
+
+static void test_submit_after_stop_fails(void **state)
+{
+    struct tjob *j = new_job("late");
+
+    (void)state;
+    writer_stop();
+    writer_submit(&j->w);
+    assert_int_equal(j->done, 1);
+    assert_int_equal(j->w.status, WRITER_FAILED);
+    free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_concurrent_jobs_share_a_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_job_is_rolled_back_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broken_batch_fails_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_done_runs_on_the_receiving_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_after_stop_fails, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
