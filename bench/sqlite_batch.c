@@ -43,8 +43,9 @@ int main(int argc, char **argv)
         return 2;
     }
     check(sqlite3_open(argv[1], &db), db, "open");
-    check(sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                           "PRAGMA foreign_keys = ON",
+    check(sqlite3_exec(db,
+                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                       "PRAGMA foreign_keys = ON",
                        NULL, NULL, NULL),
           db, "pragmas");
     for (size_t i = 0; i < store_sqlite_migration_count; i++)
@@ -60,7 +61,10 @@ int main(int argc, char **argv)
         if (i % batch == 0)
             check(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), db, "begin");
         snprintf(order_id, sizeof order_id, "b%07ld", i);
-        snprintf(plate, sizeof plate, "\xe4\xba\xac" "B%05ld", i % 100000);
+        snprintf(plate, sizeof plate,
+                 "\xe4\xba\xac"
+                 "B%05ld",
+                 i % 100000);
         sqlite3_bind_text(ins, 1, order_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 2, plate, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 3, in_time);

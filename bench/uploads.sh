@@ -66,7 +66,8 @@ admin() {
         --data-binary "$2" "$URL/admin/v1$1" >/dev/null
 }
 admin /vendors '{"union_id":200002,"ukey":"EA2D90FEEF1E9F8E","name":"bench"}'
-admin /parks '{"park_id":"20003","union_id":200002,"name":"bench park","total_plot":500,"empty_plot":100}'
+admin /parks '{"park_id":"20003","union_id":200002,"name":"bench park","total_plot":500,'\
+'"empty_plot":100}'
 
 # Signed 3.1 bodies: order ids PREFIX0000000.., cars from a pool of 100k plates (cars come back:
 # the stale-stay closure runs as in real traffic).

@@ -376,8 +376,10 @@ static void outbox_replay(struct ctx *c, int64_t id)
     if (sr == STORE_NOT_FOUND) {
         reply_error(c, 404, "no outbox message with id %" PRId64, id);
     } else if (sr == STORE_CONFLICT) {
-        reply_error(c, 409, "outbox message %" PRId64 " is not a dead notice; only those are "
-                            "replayed", id);
+        reply_error(c, 409,
+                    "outbox message %" PRId64 " is not a dead notice; only those are "
+                    "replayed",
+                    id);
     } else if (sr != STORE_OK) {
         reply_store(c, sr);
     } else if (store_outbox_get(c->st, id, on_show_row, NULL, &a) != STORE_OK || !a.msg) {
@@ -500,7 +502,8 @@ static int build(struct ctx *c, const struct plk_service *svc, json_t *o, const 
                  park->union_id);
         goto out;
     }
-    if (nu != NULL && !json_is_null(nu) && (!json_is_string(nu) || !url_ok(json_string_value(nu)))) {
+    if (nu != NULL && !json_is_null(nu) &&
+        (!json_is_string(nu) || !url_ok(json_string_value(nu)))) {
         snprintf(err, errlen, "field '%snotify_url' must be an http:// or https:// URL", pfx);
         goto out;
     }
@@ -620,14 +623,16 @@ static void commands(struct ctx *c, const char *name)
         goto out;
     }
     if (!items) {
-        reply(c, 202, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)m[0].row.id, "state",
-                                "pending", "service_name", svc->service_name));
+        reply(c, 202,
+              json_pack("{s:I,s:s,s:s}", "id", (json_int_t)m[0].row.id, "state", "pending",
+                        "service_name", svc->service_name));
     } else {
         ids = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(ids, json_integer(m[i].row.id));
-        reply(c, 202, json_pack("{s:o,s:s,s:s}", "ids", ids, "state", "pending", "service_name",
-                                svc->service_name));
+        reply(c, 202,
+              json_pack("{s:o,s:s,s:s}", "ids", ids, "state", "pending", "service_name",
+                        svc->service_name));
     }
 out:
     for (size_t i = 0; i < built; i++)
@@ -669,8 +674,8 @@ static json_t *ask_json(const struct delivery_ask *a)
         return j;
     }
     j = json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)a->id, "http_status",
-                  (json_int_t)a->http_status, "via", a->via_poll ? "poll" : "push",
-                  "content_type", a->content_type);
+                  (json_int_t)a->http_status, "via", a->via_poll ? "poll" : "push", "content_type",
+                  a->content_type);
     parsed = a->answer ? json_loadb(a->answer, a->answer_len, 0, NULL) : NULL;
     if (parsed != NULL) {
         json_object_set_new(j, "answer", parsed);
@@ -819,7 +824,8 @@ static int parse_delivery(struct ctx *c, struct store_delivery *d, int full)
 
     if (cur == NULL)
         cur = json_object();
-    json_object_foreach(c->body, k, v) {
+    json_object_foreach(c->body, k, v)
+    {
         if (strcmp(k, "mode") != 0 && strcmp(k, "urls") != 0 && strcmp(k, "union_id") != 0 &&
             strcmp(k, "updated") != 0) {
             reply_error(c, 400, "unknown field '%s'", k);
@@ -843,7 +849,8 @@ static int parse_delivery(struct ctx *c, struct store_delivery *d, int full)
             reply_error(c, 400, "field 'urls' must be an object {\"service_name\": \"URL\"}");
             goto out;
         }
-        json_object_foreach(urls, k, v) {
+        json_object_foreach(urls, k, v)
+        {
             const struct plk_service *svc = plk_service_by_name(k, PLK_DIR_P2V);
 
             if (svc == NULL || svc->service_name[0] == '\0') {
@@ -938,7 +945,8 @@ static int seg_is(const char *p, size_t n, const char *lit)
 {
     size_t l = strlen(lit);
 
-    return n >= l + 1 && p[0] == '/' && memcmp(p + 1, lit, l) == 0 && (n == l + 1 || p[l + 1] == '/');
+    return n >= l + 1 && p[0] == '/' && memcmp(p + 1, lit, l) == 0 &&
+           (n == l + 1 || p[l + 1] == '/');
 }
 
 int admin_outbox_owns(const char *path, size_t len)
@@ -963,8 +971,7 @@ int admin_outbox_owns(const char *path, size_t len)
     return 0;
 }
 
-void admin_outbox_handle(struct store *st, const struct admin_request *rq,
-                         struct admin_reply *out)
+void admin_outbox_handle(struct store *st, const struct admin_request *rq, struct admin_reply *out)
 {
     struct ctx c = {.st = st, .rq = rq, .out = out, .method = rq->method ? rq->method : ""};
 
@@ -975,8 +982,10 @@ void admin_outbox_handle(struct store *st, const struct admin_request *rq,
         goto out;
     }
     if (parse_query(&c, rq->query, rq->query ? rq->query_len : 0) != 0) {
-        reply_error(&c, 400, "bad query string (bad percent-encoding, or more than %d "
-                             "parameters)", MAX_PARAMS);
+        reply_error(&c, 400,
+                    "bad query string (bad percent-encoding, or more than %d "
+                    "parameters)",
+                    MAX_PARAMS);
         goto out;
     }
     if (strcmp(c.seg[0], "outbox") == 0)

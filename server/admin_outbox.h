@@ -19,7 +19,6 @@ int admin_outbox_owns(const char *path, size_t len);
 
 /* Handle one authorised request on store st (admin thread; may block on the store; an ask
  * replies later through rq->later, see admin.h). out as for admin_handle(). */
-void admin_outbox_handle(struct store *st, const struct admin_request *rq,
-                         struct admin_reply *out);
+void admin_outbox_handle(struct store *st, const struct admin_request *rq, struct admin_reply *out);
 
 #endif

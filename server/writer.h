@@ -67,10 +67,10 @@ void writer_stop(void);
 void writer_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
 struct writer_stats {
-    uint64_t jobs;        /* jobs run */
-    uint64_t batches;     /* transactions committed or attempted */
-    uint64_t failed;      /* batches that did not commit */
-    uint64_t largest;     /* most jobs in one batch */
+    uint64_t jobs;    /* jobs run */
+    uint64_t batches; /* transactions committed or attempted */
+    uint64_t failed;  /* batches that did not commit */
+    uint64_t largest; /* most jobs in one batch */
 };
 
 /* Counters since writer_start (thread-safe). */

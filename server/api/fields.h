@@ -15,8 +15,8 @@
 #include "pipeline.h"
 #include "registry.h"
 
-#define API_TIME_MIN 946684800     /* 2000-01-01: earlier unix seconds are not real records */
-#define API_TIME_AHEAD 86400       /* a lane clock may run ahead of ours by up to a day */
+#define API_TIME_MIN 946684800           /* 2000-01-01: earlier unix seconds are not real records */
+#define API_TIME_AHEAD 86400             /* a lane clock may run ahead of ours by up to a day */
 #define API_MONEY_MAX_FEN 100000000000LL /* 10^9 yuan */
 
 /* Reply state 0 with errmsg printf(fmt, ...) (pool memory). Returns API_DONE. */

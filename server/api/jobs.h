@@ -17,10 +17,10 @@
 struct job_text;
 
 struct api_job {
-    struct writer_job w;     /* first: the writer hands this pointer back */
-    struct api_call *call;   /* NULL once the client went away (worker thread only) */
+    struct writer_job w;   /* first: the writer hands this pointer back */
+    struct api_call *call; /* NULL once the client went away (worker thread only) */
     struct http_worker *worker;
-    struct job_text *texts;  /* copies owned by the job */
+    struct job_text *texts; /* copies owned by the job */
 };
 
 /* A zeroed job of `size` bytes (a struct starting with struct api_job) for call, with its

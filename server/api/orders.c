@@ -50,12 +50,12 @@ static int escape_row(void *arg, const struct store_order *o)
     api_money_text(o->total_fen, money);
     api_duration_text(o->out_time - o->in_time, duration, sizeof duration);
     json_array_append_new(
-        list, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "parkName", o->park_name,
-                        "unionId", (json_int_t)strtoll(o->union_id, NULL, 10), "orderId",
-                        o->order_id, "inParkPic", o->inpark_img, "outParkPic", o->outpark_img,
-                        "parkId", o->park_id, "carNumber", o->car_number, "inTime",
-                        (json_int_t)o->in_time, "outTime", (json_int_t)o->out_time, "money", money,
-                        "duration", duration));
+        list,
+        json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "parkName", o->park_name,
+                  "unionId", (json_int_t)strtoll(o->union_id, NULL, 10), "orderId", o->order_id,
+                  "inParkPic", o->inpark_img, "outParkPic", o->outpark_img, "parkId", o->park_id,
+                  "carNumber", o->car_number, "inTime", (json_int_t)o->in_time, "outTime",
+                  (json_int_t)o->out_time, "money", money, "duration", duration));
     return 0;
 }
 
@@ -101,8 +101,8 @@ static void entry_done(struct writer_job *w)
     } else if (call != NULL) {
         pipeline_reply(call, 1,
                        j->outcome == STORE_ENTRY_DUPLICATE ? MSG_ORDER_EXISTS : MSG_UPLOADED);
-        api_reply_members(call, json_pack("{s:s,s:O}", "order_id", j->e.order_id, "escapeOrder",
-                                          j->escapes));
+        api_reply_members(
+            call, json_pack("{s:s,s:O}", "order_id", j->e.order_id, "escapeOrder", j->escapes));
     }
     if (w->status == WRITER_COMMITTED && j->outcome == STORE_ENTRY_NEW && j->notice != NULL)
         outbox_committed(j->notice->row.union_id, j->notice->row.park_id);

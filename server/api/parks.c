@@ -293,8 +293,8 @@ static void qr_done(struct writer_job *w)
     if (call == NULL) {
         /* gone */
     } else if (w->status != WRITER_COMMITTED) {
-        pipeline_reply(call, 0, j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK)
-                                                        : MSG_STORE_FAILED);
+        pipeline_reply(call, 0,
+                       j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK) : MSG_STORE_FAILED);
     } else {
         qr_image_url(j->qr.id, url, sizeof url);
         pipeline_reply(call, 1, MSG_QR_OK);
@@ -347,8 +347,8 @@ static void sms_done(struct writer_job *w)
     if (call != NULL && w->status == WRITER_COMMITTED)
         pipeline_reply(call, 1, MSG_SET_OK);
     else if (call != NULL)
-        pipeline_reply(call, 0, j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK)
-                                                        : MSG_STORE_FAILED);
+        pipeline_reply(call, 0,
+                       j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK) : MSG_STORE_FAILED);
     api_job_finish(&j->job);
 }
 
@@ -363,8 +363,8 @@ enum api_result api_parks_sms(struct api_call *call)
         return api_refuse(call, "字段 nolience_config 类型错误(应为JSON对象)");
     if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
         verify = (int)json_integer_value(v);
-    else if (json_is_string(v) && (strcmp(json_string_value(v), "0") == 0 ||
-                                   strcmp(json_string_value(v), "1") == 0))
+    else if (json_is_string(v) &&
+             (strcmp(json_string_value(v), "0") == 0 || strcmp(json_string_value(v), "1") == 0))
         verify = json_string_value(v)[0] - '0';
     else if (v == NULL || json_is_null(v))
         return api_refuse(call, "字段 nolience_config.is_verify 缺失");

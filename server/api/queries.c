@@ -34,8 +34,7 @@ static int history_row(void *arg, const struct store_order *o)
         arg, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "car_number", o->car_number,
                        "in_time", (json_int_t)o->in_time, "out_time", (json_int_t)o->out_time,
                        "money", money, "union_name", o->union_name, "park_name", o->park_name,
-                       "trade_no", o->trade_no, "order_id", o->order_id, "park_id",
-                       o->park_id));
+                       "trade_no", o->trade_no, "order_id", o->order_id, "park_id", o->park_id));
     return 0;
 }
 
@@ -86,8 +85,8 @@ enum api_result api_queries_orders(struct api_call *call)
         return API_DONE;
     }
     if (pipeline_reply_json(call, 1, MSG_QUERY_OK, rows) == 0)
-        api_reply_members(call, json_pack("{s:I,s:I}", "count", (json_int_t)total, "page",
-                                          (json_int_t)page));
+        api_reply_members(
+            call, json_pack("{s:I,s:I}", "count", (json_int_t)total, "page", (json_int_t)page));
     return API_DONE;
 }
 
@@ -98,8 +97,10 @@ static int state_row(void *arg, const struct store_order *o)
     int epay = is_epay(o->pay_type);
     int paid = epay && o->state == STORE_ORDER_SETTLED;
     json_t *row = json_pack("{s:i,s:s,s:s}", "pay_state",
-                            paid ? 1 : o->state == STORE_ORDER_PAYING ? 2 : 0, "car_number",
-                            o->car_number, "order_id", o->order_id);
+                            paid                             ? 1
+                            : o->state == STORE_ORDER_PAYING ? 2
+                                                             : 0,
+                            "car_number", o->car_number, "order_id", o->order_id);
 
     if (epay) {
         json_object_set_new(row, "pay_type", json_string(o->pay_type));
@@ -135,8 +136,8 @@ enum api_result api_queries_order_state(struct api_call *call)
         return api_refuse(call, "字段 car_number 缺失(未指定 query_type 时必填)");
 
     rows = json_array();
-    r = store_order_get(readers_get(call->worker->index), call->park->park_id, order_id,
-                        state_row, rows);
+    r = store_order_get(readers_get(call->worker->index), call->park->park_id, order_id, state_row,
+                        rows);
     if (r == STORE_NOT_FOUND) {
         json_decref(rows);
         return api_refuse(call, "%s", MSG_NO_ORDER);

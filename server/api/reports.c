@@ -145,8 +145,7 @@ static int open_detail_row(void *arg, const struct store_order *o)
     snprintf(color, sizeof color, "%d", o->color);
     json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:s,s:s}", "order_id", o->order_id,
                                          "in_time", when, "car_number", o->car_number,
-                                         "license_color", color, "park_order_type",
-                                         order_type(o)));
+                                         "license_color", color, "park_order_type", order_type(o)));
     return 0;
 }
 
@@ -161,9 +160,9 @@ enum api_result api_reports_open_list(struct api_call *call)
         pipeline_reply(call, 0, MSG_STORE_FAILED);
         return API_DONE;
     }
-    pipeline_reply_json(call, 1, MSG_QUERY_OK,
-                        json_pack("{s:o}", detail ? "order_detail_list" : "ext_order_id_list",
-                                  list));
+    pipeline_reply_json(
+        call, 1, MSG_QUERY_OK,
+        json_pack("{s:o}", detail ? "order_detail_list" : "ext_order_id_list", list));
     return API_DONE;
 }
 
@@ -223,7 +222,7 @@ enum api_result api_reports_screen(struct api_call *call)
             if (s.out_time > 0 && s.state != STORE_ORDER_CLOSED_ZERO) {
                 api_money_text(s.total_fen, part);
                 n += (size_t)snprintf(text + n, sizeof text - n, "%s%s元 ",
-                                      s.state == STORE_ORDER_PAYING   ? "应缴"
+                                      s.state == STORE_ORDER_PAYING    ? "应缴"
                                       : s.state == STORE_ORDER_ESCAPED ? "欠费"
                                                                        : "缴费",
                                       part);
@@ -285,8 +284,7 @@ enum api_result api_reports_vip_list(struct api_call *call)
     q.type = p.type;
     q.limit = size;
     q.offset = (page - 1) * size;
-    if (store_card_list(readers_get(call->worker->index), &q, card_row, &p, &total) !=
-        STORE_OK) {
+    if (store_card_list(readers_get(call->worker->index), &q, card_row, &p, &total) != STORE_OK) {
         json_decref(p.list);
         pipeline_reply(call, 0, MSG_STORE_FAILED);
         return API_DONE;

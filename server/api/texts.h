@@ -7,15 +7,15 @@
 #define PARKLINK_API_TEXTS_H
 
 /* the reference's texts */
-#define MSG_UPLOADED "上传成功"           /* 3.1, 10.x */
-#define MSG_ORDER_EXISTS "订单已存在"     /* 3.1 repeated order_id */
-#define MSG_PARK_ADDED "添加车场成功"     /* 2.1 */
-#define MSG_PARK_UPDATED "修改车场成功"   /* 2.2 */
-#define MSG_QR_OK "getCodeUrl success"   /* 2.3 */
-#define MSG_SET_OK "设置成功"             /* 2.5 */
-#define MSG_QUERY_OK "查询成功"           /* 3.8, 4.1, 4.3 */
-#define MSG_OK "成功"                     /* 10.5 */
-#define MSG_PAYING "支付中"               /* state 2 */
+#define MSG_UPLOADED "上传成功"         /* 3.1, 10.x */
+#define MSG_ORDER_EXISTS "订单已存在"   /* 3.1 repeated order_id */
+#define MSG_PARK_ADDED "添加车场成功"   /* 2.1 */
+#define MSG_PARK_UPDATED "修改车场成功" /* 2.2 */
+#define MSG_QR_OK "getCodeUrl success"  /* 2.3 */
+#define MSG_SET_OK "设置成功"           /* 2.5 */
+#define MSG_QUERY_OK "查询成功"         /* 3.8, 4.1, 4.3 */
+#define MSG_OK "成功"                   /* 10.5 */
+#define MSG_PAYING "支付中"             /* state 2 */
 
 /* parklinkd's own, in the same style (docs/decisions.md) */
 #define MSG_ORDER_SETTLED "订单已结算"

@@ -7,12 +7,16 @@
  * transaction. Other threads reach the loop only through the inbox below and
  * curl_multi_wakeup(); the thread sleeps in curl_multi_poll() until the next message is
  * due, a transfer needs it, or it is woken. */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -28,13 +32,16 @@
 #include "store/store_outbox.h"
 
 #define LEASE_MS (10 * 60 * 1000) /* a claimed row is ours this long (other nodes skip it) */
-#define BACKLOG_MAX 8192          /* claimed messages held in memory at most */
+#define BACKLOG_MAX 32768         /* claimed messages held in memory at most */
+#define LANE_MAX 1024             /* ... of which for one park; more are deferred */
+#define DEFER_MS 1000             /* how long such a message waits to be claimed again */
 #define CLAIM_BATCH 1024
-#define HOUSEKEEPING_MS 1000      /* gauges, long-poll sweep, question deadlines */
+#define HOUSEKEEPING_MS 1000 /* gauges, long-poll sweep, question deadlines */
 #define NOTICE_ANSWER_MAX (64u << 10)
 #define QUESTION_ANSWER_MAX (8u << 20)
-#define HINTS_MAX 1024            /* parks remembered between passes; beyond: sweep all */
+#define HINTS_MAX 1024 /* parks remembered between passes; beyond: sweep all */
 #define KEY_MAX (STORE_UNION_ID_MAX + 1 + STORE_PARK_ID_MAX + 1)
+#define DELIVERY_NICE 10 /* below the request workers (see delivery_main) */
 
 /* ---- what other threads queue ---- */
 
@@ -49,8 +56,8 @@ static struct {
     pthread_mutex_t mu;
     int running; /* multi is valid: wake-ups may be sent */
     int stop;
-    int claim;   /* new push messages were committed */
-    int sweep;   /* too many hints: check every waiting park */
+    int claim; /* new push messages were committed */
+    int sweep; /* too many hints: check every waiting park */
     struct hint *hints;
     size_t nhints;
     struct delivery_ask *asks, **asks_tail;
@@ -89,6 +96,7 @@ struct job {
 struct lane {
     char key[KEY_MAX];
     struct job *head, *tail;
+    unsigned queued_n; /* jobs in head..tail */
     int busy;
     int queued; /* in the ready list */
     struct lane *next_ready;
@@ -127,8 +135,11 @@ static struct {
     struct delivery_ack *acks_done; /* answered once the batch commits */
     struct delivery_ask *asks_done;
 
-    int64_t next_due;   /* earliest due push message we know of; INT64_MAX: none */
-    int claim_more;     /* the last claim was full */
+    int64_t next_due;          /* earliest due push message we know of; INT64_MAX: none */
+    int claim_more;            /* the last claim was full */
+    size_t kept;               /* rows the running claim kept ... */
+    size_t deferred;           /* ... and deferred (their park's lane was full) */
+    int64_t claim_quiet_until; /* a claim that kept nothing: wake-ups do not claim before */
     int64_t next_housekeeping;
 } d;
 
@@ -330,6 +341,11 @@ static void fail_outcome(struct store_outbox_result *r, int made, int64_t now)
     }
 }
 
+static enum store_result write_batch(struct store *st, struct store_tx *tx, void *arg)
+{
+    return store_outbox_finish(st, tx, d.batch.res, d.batch.n);
+}
+
 /* Commit the pass's outcomes, then answer the acknowledgements that waited for them. */
 static void commit_batch(void)
 {
@@ -340,7 +356,7 @@ static void commit_batch(void)
             d.batch.res[i].error = d.batch.att[i].error;
             d.batch.res[i].attempt = d.batch.record[i] ? &d.batch.att[i] : NULL;
         }
-        sr = store_outbox_finish(d.st, d.batch.res, d.batch.n);
+        sr = outbox_write(d.st, write_batch, NULL);
         if (sr != STORE_OK) {
             /* the leases run out and the messages go again: at least once */
             log_error("outbox: recording %zu delivery outcomes failed (%s)", d.batch.n,
@@ -488,6 +504,35 @@ static void lane_idle(struct lane *l)
     }
 }
 
+/* The park's endpoint did not answer in time: its queued messages are not tried one after
+ * another, seconds each, while they hold slots other parks need. Each counts as failed with
+ * the same reason (recorded as not sent) and follows its own schedule. */
+static void lane_release(struct lane *l, int64_t now, const char *failure)
+{
+    char why[192];
+
+    snprintf(why, sizeof why, "%.180s", failure); /* it may live in the batch, which moves */
+    while (l->head != NULL) {
+        struct job *j = l->head;
+        struct store_outbox_attempt *a;
+        struct store_outbox_result *r = batch_add(j->id, STORE_OUTBOX_RETRY, 1, now, 1, &a);
+
+        a->at = now;
+        snprintf(a->error, sizeof a->error,
+                 "not sent: the park's endpoint failed just before "
+                 "(%s)",
+                 why);
+        fail_outcome(r, j->attempts + 1, now);
+        outbox_metrics_result(OUTBOX_R_TIMEOUT);
+        l->head = j->next;
+        HASH_DEL(d.held, j);
+        d.nheld--;
+        job_free(j);
+    }
+    l->tail = NULL;
+    l->queued_n = 0;
+}
+
 /* A push notice with no URL: fails like an unanswered attempt, so the schedule still runs
  * (the vendor may configure its URL meanwhile) and ends dead, replayable. */
 static void no_url(struct job *j, int64_t now)
@@ -517,6 +562,7 @@ static void start_ready(void)
         l->head = j->next;
         if (l->head == NULL)
             l->tail = NULL;
+        l->queued_n--;
         l->busy = 1;
         j->url = url_for(j->union_id, j->service_name, j->override);
         if (j->url == NULL) {
@@ -533,8 +579,12 @@ static void start_ready(void)
 
 /* Copy a claimed row into a held job in its lane (rows already held are skipped: their
  * lease was renewed by the claim). */
+/* Copy a claimed row into a held job in its lane. Rows already held are skipped (their
+ * lease was renewed by the claim); a row whose lane is full waits DEFER_MS to be claimed
+ * again, so one park with a huge backlog cannot take every slot. */
 static int on_claimed(void *arg, const struct store_outbox_msg *row)
 {
+    int64_t now = *(const int64_t *)arg;
     struct job *j;
     struct lane *l;
     char key[KEY_MAX];
@@ -542,6 +592,17 @@ static int on_claimed(void *arg, const struct store_outbox_msg *row)
     HASH_FIND(hh, d.held, &row->id, sizeof row->id, j);
     if (j != NULL)
         return 0;
+    lane_key(key, row->union_id, row->park_id);
+    HASH_FIND_STR(d.lanes, key, l);
+    if (l != NULL && l->queued_n >= LANE_MAX) {
+        struct store_outbox_attempt *a;
+        struct store_outbox_result *r = batch_add(row->id, STORE_OUTBOX_RETRY, 0, now, 0, &a);
+
+        r->next_at = now + DEFER_MS;
+        memcpy(a->error, row->last_error, sizeof a->error);
+        d.deferred++;
+        return 0;
+    }
     if ((j = calloc(1, sizeof *j)) == NULL || (j->body = dup_n(row->body, row->body_len)) == NULL)
         h2o_fatal("out of memory");
     j->id = row->id;
@@ -555,9 +616,8 @@ static int on_claimed(void *arg, const struct store_outbox_msg *row)
     j->created = row->created;
     HASH_ADD(hh, d.held, id, sizeof j->id, j);
     d.nheld++;
+    d.kept++;
 
-    lane_key(key, row->union_id, row->park_id);
-    HASH_FIND_STR(d.lanes, key, l);
     if (l == NULL) {
         if ((l = calloc(1, sizeof *l)) == NULL)
             h2o_fatal("out of memory");
@@ -570,6 +630,7 @@ static int on_claimed(void *arg, const struct store_outbox_msg *row)
     else
         l->head = j;
     l->tail = j;
+    l->queued_n++;
     return 0;
 }
 
@@ -580,11 +641,25 @@ static int cmp_job_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+struct claim_args {
+    int64_t now, limit;
+};
+
+/* Runs in the writer's batch (or on d.st): on_claimed fills the lanes meanwhile, while the
+ * delivery thread waits in outbox_write(). */
+static enum store_result write_claim(struct store *st, struct store_tx *tx, void *arg)
+{
+    struct claim_args *c = arg;
+
+    d.kept = d.deferred = 0;
+    return store_outbox_claim_due(st, tx, c->now, c->now + LEASE_MS, c->limit, on_claimed, &c->now);
+}
+
 /* Lease due push messages into lanes. */
 static void claim(int64_t now)
 {
+    struct claim_args args = {now, 0};
     int64_t limit = BACKLOG_MAX - (int64_t)d.nheld;
-    size_t before = d.nheld;
     enum store_result sr;
     struct lane *l, *tmp;
 
@@ -594,15 +669,21 @@ static void claim(int64_t now)
         d.claim_more = 1;
         return;
     }
-    sr = store_outbox_claim_due(d.st, now, now + LEASE_MS, limit, on_claimed, NULL);
+    args.limit = limit;
+    sr = outbox_write(d.st, write_claim, &args);
     if (sr != STORE_OK) {
         log_error("outbox: claiming due messages failed (%s)", store_strerror(sr));
         d.next_due = now + HOUSEKEEPING_MS;
         return;
     }
-    d.claim_more = (int64_t)(d.nheld - before) >= limit;
+    /* a full claim may have left more due rows behind; one that kept nothing (every row's
+     * park was full) is not repeated on every wake-up for a while */
+    d.claim_more = (int64_t)d.kept >= limit / 2;
+    if (d.kept == 0 && d.deferred > 0)
+        d.claim_quiet_until = now + DEFER_MS / 4;
     /* rows come back in no particular order: keep each lane in id (enqueue) order */
-    HASH_ITER(hh, d.lanes, l, tmp) {
+    HASH_ITER(hh, d.lanes, l, tmp)
+    {
         size_t n = 0, i = 0;
         struct job **v, *j;
 
@@ -641,8 +722,8 @@ static int answer_ok(const struct job *j, char *detail, size_t cap)
         rc = v == 1;
         if (!rc)
             snprintf(detail, cap, "the vendor answered state %ld%s%.200s", v,
-                     json_is_string(msg) ? ": " : "", json_is_string(msg) ? json_string_value(msg)
-                                                                        : "");
+                     json_is_string(msg) ? ": " : "",
+                     json_is_string(msg) ? json_string_value(msg) : "");
     } else {
         snprintf(detail, cap, "the answer has no state");
     }
@@ -685,7 +766,8 @@ static void transfer_done(struct job *j, CURLcode code)
         snprintf(a->error, sizeof a->error, "the answer is larger than %zu bytes", j->resp_max);
     } else if (code != CURLE_OK) {
         label = OUTBOX_R_NETWORK;
-        snprintf(a->error, sizeof a->error, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(code));
+        snprintf(a->error, sizeof a->error, "%s",
+                 j->errbuf[0] ? j->errbuf : curl_easy_strerror(code));
     } else if (status < 200 || status > 299) {
         label = OUTBOX_R_HTTP_ERROR;
         snprintf(a->error, sizeof a->error, "HTTP status %ld", status);
@@ -727,6 +809,8 @@ static void transfer_done(struct job *j, CURLcode code)
         outbox_metrics_delivered(now - j->created);
     else
         fail_outcome(r, j->attempts + 1, now);
+    if (label == OUTBOX_R_TIMEOUT && j->lane->head != NULL)
+        lane_release(j->lane, now, a->error);
     HASH_DEL(d.held, j);
     d.nheld--;
     {
@@ -816,8 +900,9 @@ static void ask_deadlines(int64_t now, int all)
             char why[128];
 
             *p = a->next_;
-            snprintf(why, sizeof why, all ? "parklinkd is shutting down"
-                                          : "no answer through the long-poll within %u ms",
+            snprintf(why, sizeof why,
+                     all ? "parklinkd is shutting down"
+                         : "no answer through the long-poll within %u ms",
                      a->timeout_ms);
             outbox_metrics_result(OUTBOX_R_TIMEOUT);
             ask_fail(a, all ? 503 : 504, why, now);
@@ -848,6 +933,24 @@ struct polled {
     char *body;
 };
 
+struct poll_args {
+    const char *union_id, *park_id;
+    int64_t now;
+    struct polled *p;
+};
+
+static int on_poll_row(void *arg, const struct store_outbox_msg *row);
+
+static enum store_result write_poll_claim(struct store *st, struct store_tx *tx, void *arg)
+{
+    struct poll_args *a = arg;
+
+    free(a->p->body); /* a failed batch runs again on d.st */
+    memset(a->p, 0, sizeof *a->p);
+    return store_outbox_claim_for_poll(st, tx, a->union_id, a->park_id, a->now, a->now + LEASE_MS,
+                                       1, on_poll_row, a->p);
+}
+
 static int on_poll_row(void *arg, const struct store_outbox_msg *row)
 {
     struct polled *p = arg;
@@ -872,8 +975,9 @@ static void serve_park(const char *union_id, const char *park_id)
         enum store_result sr;
         int64_t delay;
 
-        sr = store_outbox_claim_for_poll(d.st, union_id, park_id, now, now + LEASE_MS, 1,
-                                         on_poll_row, &p);
+        struct poll_args args = {union_id, park_id, now, &p};
+
+        sr = outbox_write(d.st, write_poll_claim, &args);
         if (sr != STORE_OK || !p.found) {
             if (sr != STORE_OK)
                 log_error("outbox: claim for long-poll failed (%s)", store_strerror(sr));
@@ -891,8 +995,9 @@ static void serve_park(const char *union_id, const char *park_id)
         r = batch_add(p.row.id, STORE_OUTBOX_POLLED, 1, now, 1, &a);
         a->at = now;
         snprintf(a->url, sizeof a->url, "bpd/download.do");
-        snprintf(a->error, sizeof a->error, "handed to a long-poll; waiting for the "
-                                            "acknowledgement");
+        snprintf(a->error, sizeof a->error,
+                 "handed to a long-poll; waiting for the "
+                 "acknowledgement");
         /* not acknowledged in time: handed out again on the schedule (the last hand-out
          * gets the last delay before the message is given up) */
         delay = outbox_retry_delay_ms(p.row.attempts + 1, d.opt.retry_scale);
@@ -931,8 +1036,8 @@ static void ack_one(struct delivery_ack *a, int64_t now)
 
     if (m == NULL)
         h2o_fatal("out of memory");
-    sr = store_outbox_find_for_ack(d.st, a->union_id, a->park_id, a->service_name,
-                                   a->message_id, m);
+    sr =
+        store_outbox_find_for_ack(d.st, a->union_id, a->park_id, a->service_name, a->message_id, m);
     if (sr == STORE_NOT_FOUND) {
         a->found = 0;
     } else if (sr != STORE_OK) {
@@ -1027,18 +1132,20 @@ static void run_pass(void)
     if (sweep) {
         longpoll_each_waiting(on_waiting_park, NULL);
     } else {
-        HASH_ITER(hh, hints, h, tmp) {
+        HASH_ITER(hh, hints, h, tmp)
+        {
             if (longpoll_waiting(h->union_id, h->park_id))
                 serve_park(h->union_id, h->park_id);
             else if (h->park_id[0] == '\0')
                 longpoll_each_waiting(on_waiting_park, NULL); /* a message for no single park */
         }
     }
-    HASH_ITER(hh, hints, h, tmp) {
+    HASH_ITER(hh, hints, h, tmp)
+    {
         HASH_DEL(hints, h);
         free(h);
     }
-    if (claim_now || d.claim_more || now >= d.next_due)
+    if (((claim_now || d.claim_more) && now >= d.claim_quiet_until) || now >= d.next_due)
         claim(now);
     if (now >= d.next_housekeeping)
         housekeeping(now);
@@ -1047,6 +1154,10 @@ static void run_pass(void)
 
 static void *delivery_main(void *arg)
 {
+    /* a car waits at the barrier for park_check; a callback can wait a little: when the CPU
+     * is short, the request workers come first */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), DELIVERY_NICE) != 0)
+        log_warn("outbox: cannot lower the delivery thread's priority: %s", strerror(errno));
     d.next_due = 0;
     d.next_housekeeping = 0;
     for (;;) {
@@ -1167,7 +1278,8 @@ void delivery_stop(void)
     inbox.asks = NULL;
     k = inbox.acks;
     inbox.acks = NULL;
-    HASH_ITER(hh, inbox.hints, h, htmp) {
+    HASH_ITER(hh, inbox.hints, h, htmp)
+    {
         HASH_DEL(inbox.hints, h);
         free(h);
     }
@@ -1201,7 +1313,8 @@ void delivery_stop(void)
         d.in_flight--;
         job_free(j);
     }
-    HASH_ITER(hh, d.held, j, tmp) {
+    HASH_ITER(hh, d.held, j, tmp)
+    {
         HASH_DEL(d.held, j);
         if (j->easy != NULL)
             d.in_flight--;
@@ -1209,7 +1322,8 @@ void delivery_stop(void)
     }
     d.nheld = 0;
     commit_batch();
-    HASH_ITER(hh, d.lanes, l, ltmp) {
+    HASH_ITER(hh, d.lanes, l, ltmp)
+    {
         HASH_DEL(d.lanes, l);
         free(l);
     }

@@ -20,10 +20,10 @@ struct config;
 
 /* Settings of the thread (from struct config). */
 struct delivery_options {
-    const char *store_uri;  /* the thread opens its own handle on this store */
-    double retry_scale;     /* schedule factor, 1.0 = the reference's */
-    unsigned timeout_ms;    /* per push attempt (5000) */
-    unsigned concurrency;   /* transfers in flight at most */
+    const char *store_uri; /* the thread opens its own handle on this store */
+    double retry_scale;    /* schedule factor, 1.0 = the reference's */
+    unsigned timeout_ms;   /* per push attempt (5000) */
+    unsigned concurrency;  /* transfers in flight at most */
 };
 
 /* Open the store handle, drop leases a previous process left (single-node store), and start
@@ -54,25 +54,25 @@ void delivery_poll_waiting(const char *union_id, const char *park_id);
  * fills the first part, calls delivery_ask(), and is called back exactly once through done()
  * on the delivery thread (it must not block there: hand the result to its own thread). */
 struct delivery_ask {
-    int64_t id;               /* the outbox message id */
+    int64_t id; /* the outbox message id */
     char union_id[21];
     char park_id[65];
     char service_name[65];
-    char *body;               /* the signed body (owned by the asker until done) */
+    char *body; /* the signed body (owned by the asker until done) */
     size_t body_len;
-    unsigned timeout_ms;      /* how long to wait for the vendor's answer */
+    unsigned timeout_ms; /* how long to wait for the vendor's answer */
     void (*done)(struct delivery_ask *a);
     void *arg;
 
     /* result, valid in done() */
-    int outcome;              /* 200 answered, 502 failed (HTTP error, network), 504 timeout,
-                                 503 not sent (shutdown, no URL, store error) */
-    long http_status;         /* the vendor's HTTP status, 0 when none */
-    char *answer;             /* malloc'd bytes of the answer (freed by the asker), or NULL */
+    int outcome;      /* 200 answered, 502 failed (HTTP error, network), 504 timeout,
+                         503 not sent (shutdown, no URL, store error) */
+    long http_status; /* the vendor's HTTP status, 0 when none */
+    char *answer;     /* malloc'd bytes of the answer (freed by the asker), or NULL */
     size_t answer_len;
     char content_type[128];
-    char error[256];          /* English, when outcome != 200 */
-    int via_poll;             /* 1: the vendor polls; the answer came as an acknowledgement */
+    char error[256]; /* English, when outcome != 200 */
+    int via_poll;    /* 1: the vendor polls; the answer came as an acknowledgement */
 
     struct delivery_ask *next_; /* delivery.c */
     int64_t deadline_;
@@ -102,16 +102,16 @@ struct delivery_ack {
     char union_id[21];
     char park_id[65];
     char service_name[65];
-    int64_t message_id;       /* > 0 when the vendor named the message */
-    int ok;                   /* the vendor's state was 1 */
-    char error[256];          /* its errmsg when not ok */
-    char *answer;             /* malloc'd JSON text of the acknowledgement's data (questions) */
+    int64_t message_id; /* > 0 when the vendor named the message */
+    int ok;             /* the vendor's state was 1 */
+    char error[256];    /* its errmsg when not ok */
+    char *answer;       /* malloc'd JSON text of the acknowledgement's data (questions) */
     size_t answer_len;
 
     /* result */
-    int found;                /* 0 nothing to acknowledge, 1 recorded, 2 already delivered */
+    int found; /* 0 nothing to acknowledge, 1 recorded, 2 already delivered */
     int64_t acked_id;
-    int store_error;          /* 1: the store failed; nothing was recorded */
+    int store_error; /* 1: the store failed; nothing was recorded */
 
     struct delivery_ack *next_; /* delivery.c */
 };

@@ -36,17 +36,17 @@ enum waiter_state {
 };
 
 struct waiter {
-    h2o_linklist_t held;      /* the worker's held list (worker thread only) */
-    struct waiter *next;      /* park FIFO (under mu) */
+    h2o_linklist_t held; /* the worker's held list (worker thread only) */
+    struct waiter *next; /* park FIFO (under mu) */
     struct wpark *park;
     struct http_worker *w;
-    h2o_req_t *req;           /* NULL once the request is gone */
-    struct waiter **hook;     /* request-pool slot pointing back here */
+    h2o_req_t *req;       /* NULL once the request is gone */
+    struct waiter **hook; /* request-pool slot pointing back here */
     char token[SDK_TOKEN_LEN + 1];
-    uint64_t deadline;        /* h2o_now() ms */
+    uint64_t deadline; /* h2o_now() ms */
     uint64_t start_ns;
-    int state;                /* enum waiter_state, under mu */
-    UT_hash_handle by_token;  /* under mu, while WAITING */
+    int state;               /* enum waiter_state, under mu */
+    UT_hash_handle by_token; /* under mu, while WAITING */
 };
 
 struct wpark {
@@ -144,7 +144,8 @@ void longpoll_each_waiting(void (*cb)(void *arg, const char *union_id, const cha
     pthread_mutex_lock(&mu);
     n = HASH_COUNT(parks);
     if (n > 0 && (v = malloc(n * sizeof *v)) != NULL) {
-        HASH_ITER(hh, parks, p, tmp) {
+        HASH_ITER(hh, parks, p, tmp)
+        {
             memcpy(v[i].union_id, p->union_id, sizeof v[i].union_id);
             memcpy(v[i].park_id, p->park_id, sizeof v[i].park_id);
             i++;

@@ -31,8 +31,8 @@ struct outbox_msg *notices_car_owner(const struct vendor *v, const char *park_id
                      "car_number", plate, "is_union_user", 0, "rand", rnd);
     if (data == NULL || (m = calloc(1, sizeof *m)) == NULL)
         goto fail;
-    spec = (struct outbox_spec){.svc = svc, .union_id = v->union_id, .ukey = v->ukey,
-                                .data = data, .origin = origin};
+    spec = (struct outbox_spec){
+        .svc = svc, .union_id = v->union_id, .ukey = v->ukey, .data = data, .origin = origin};
     if (outbox_prepare(&spec, m, NULL, detail, sizeof detail) != PLK_OK) {
         log_warn("outbox: 5.2 for %s/%s not prepared: %s", park_id, order_id, detail);
         goto fail;

@@ -39,8 +39,7 @@ int64_t outbox_retry_delay_ms(int failed, double scale)
     return ms < 1.0 ? 1 : (int64_t)(ms + 0.5);
 }
 
-const char *outbox_choose_url(const char *override, const char *service_url,
-                              const char *unified)
+const char *outbox_choose_url(const char *override, const char *service_url, const char *unified)
 {
     if (override != NULL && override[0])
         return override;
@@ -128,21 +127,39 @@ static struct store_outbox_msg *rows_of(struct outbox_msg *m, size_t n)
     return rows;
 }
 
+struct batch {
+    struct store_outbox_msg *rows;
+    size_t n;
+};
+
+static enum store_result write_rows(struct store *st, struct store_tx *tx, void *arg)
+{
+    struct batch *b = arg;
+
+    return store_outbox_enqueue(st, tx, b->rows, b->n);
+}
+
+/* Write m[0..n) in tx (or through outbox_write() when tx is NULL); created is the time of
+ * the write: the latency of a delivery is measured from it. */
 static enum store_result enqueue(struct store *st, struct store_tx *tx, struct outbox_msg *m,
                                  size_t n)
 {
-    struct store_outbox_msg *rows = rows_of(m, n);
+    struct batch b = {rows_of(m, n), n};
+    int64_t now = outbox_now_ms();
     enum store_result r;
 
-    if (rows == NULL)
+    if (b.rows == NULL)
         return STORE_ERROR;
-    r = store_outbox_enqueue(st, tx, rows, n);
+    for (size_t i = 0; i < n; i++)
+        b.rows[i].created = now;
+    r = tx != NULL ? write_rows(st, tx, &b) : outbox_write(st, write_rows, &b);
     for (size_t i = 0; r == STORE_OK && i < n; i++) {
-        m[i].row.id = rows[i].id;
-        m[i].row.state = rows[i].state;
-        m[i].row.next_at = rows[i].next_at;
+        m[i].row.id = b.rows[i].id;
+        m[i].row.state = b.rows[i].state;
+        m[i].row.created = b.rows[i].created;
+        m[i].row.next_at = b.rows[i].next_at;
     }
-    free(rows);
+    free(b.rows);
     return r;
 }
 

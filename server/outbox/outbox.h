@@ -53,9 +53,10 @@ enum plk_status outbox_prepare(const struct outbox_spec *spec, struct outbox_msg
 /* Free what outbox_prepare() allocated. Safe on a zeroed message. */
 void outbox_msg_cleanup(struct outbox_msg *m);
 
-/* Write n prepared messages in one transaction of their own on st, then wake the delivery
- * thread. Durable when it returns STORE_OK; ids written back into m[i].row.id. Any thread
- * that may block on the store (admin, writer); never a request worker. */
+/* Write n prepared messages together (in the writer's batch, see outbox_write(); on st when
+ * the writer is not running), then wake the delivery thread. Durable when it returns
+ * STORE_OK; ids written back into m[i].row.id. A thread that may block on the store (the
+ * admin thread); never a request worker, never the writer (use outbox_enqueue_tx). */
 enum store_result outbox_enqueue(struct store *st, struct outbox_msg *m, size_t n);
 
 /* Write n prepared messages inside the open batch transaction tx (store_tx.h; the writer
@@ -67,6 +68,16 @@ enum store_result outbox_enqueue_tx(struct store_tx *tx, struct outbox_msg *m, s
  * were committed. Any thread; never blocks. */
 void outbox_committed(const char *union_id, const char *park_id);
 
+/* A write of the outbox, given the session to run in (NULL: a transaction of its own on
+ * st). Returns STORE_OK to keep what it wrote. */
+typedef enum store_result (*outbox_write_fn)(struct store *st, struct store_tx *tx, void *arg);
+
+/* Run fn inside the writer thread's group-commit batch (server/writer.h) and wait until
+ * that batch is durable, so outbox writes never contend with the writer for SQLite's write
+ * lock; when the writer is not running or its batch failed, run fn(st, NULL, arg) on st
+ * instead. Returns fn's result. Any thread but the writer's; blocks for about one batch. */
+enum store_result outbox_write(struct store *st, outbox_write_fn fn, void *arg);
+
 /* The retry schedule: the delay in milliseconds before the next attempt after the
  * `failed`-th failed attempt (1-based), scaled by scale (--retry-scale; 1.0 is the
  * reference's schedule), at least 1 ms; or -1 once failed >= OUTBOX_MAX_ATTEMPTS (give up:
@@ -76,8 +87,7 @@ int64_t outbox_retry_delay_ms(int failed, double scale);
 /* The URL a message goes to (DESIGN decision 8): its notify_url override when not empty,
  * else the vendor's URL for this message's service, else the vendor's unified URL. Any may
  * be NULL or "". Returns one of them, or NULL when none is set (it cannot be pushed). Pure. */
-const char *outbox_choose_url(const char *override, const char *service_url,
-                              const char *unified);
+const char *outbox_choose_url(const char *override, const char *service_url, const char *unified);
 
 /* Unix time in milliseconds (CLOCK_REALTIME), the outbox's clock. */
 int64_t outbox_now_ms(void);

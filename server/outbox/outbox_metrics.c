@@ -12,8 +12,8 @@ static const int64_t bounds_ms[] = {1,   2,    5,    10,    25,    50,     100, 
 #define NBOUNDS (sizeof bounds_ms / sizeof bounds_ms[0])
 
 static const char *const labels[OUTBOX_R__COUNT] = {
-    "ok", "refused", "http_error", "bad_reply", "timeout", "network", "no_url", "polled",
-    "acked", "nacked",
+    "ok",      "refused", "http_error", "bad_reply", "timeout",
+    "network", "no_url",  "polled",     "acked",     "nacked",
 };
 
 typedef _Atomic uint64_t counter_t;
@@ -80,7 +80,8 @@ void outbox_metrics_render(FILE *out)
             (long long)atomic_load_explicit(&dead_now, memory_order_relaxed),
             (unsigned long long)get(&dead_total));
     fputs("# HELP parklink_outbox_attempts_total Delivery attempts by result.\n"
-          "# TYPE parklink_outbox_attempts_total counter\n", out);
+          "# TYPE parklink_outbox_attempts_total counter\n",
+          out);
     for (int r = 0; r < OUTBOX_R__COUNT; r++)
         fprintf(out, "parklink_outbox_attempts_total{result=\"%s\"} %llu\n", labels[r],
                 (unsigned long long)get(&results[r]));

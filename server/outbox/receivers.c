@@ -80,7 +80,8 @@ void receivers_cleanup(void)
     struct rec *r, *tmp;
 
     pthread_rwlock_wrlock(&lock);
-    HASH_ITER(hh, recs, r, tmp) {
+    HASH_ITER(hh, recs, r, tmp)
+    {
         HASH_DEL(recs, r);
         json_decref(r->urls);
         free(r);

@@ -26,8 +26,7 @@ int receivers_mode(const char *union_id);
 
 /* Copy the vendor's own URL for service_name into out (cap bytes): 1 when it has one, else 0
  * (out is then ""). Any thread. */
-int receivers_service_url(const char *union_id, const char *service_name, char *out,
-                          size_t cap);
+int receivers_service_url(const char *union_id, const char *service_name, char *out, size_t cap);
 
 /* Does the vendor receive service_name at all: poll mode, a URL for it, or a unified URL
  * (unified_url: its callback_url from the registry, may be NULL)? Any thread. */

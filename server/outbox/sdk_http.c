@@ -32,7 +32,7 @@ static size_t body_cap = 65536;
 struct upload {
     struct delivery_ack ack; /* first: the job the delivery thread sends back */
     struct http_worker *w;
-    h2o_req_t *req;          /* NULL once the request is gone */
+    h2o_req_t *req; /* NULL once the request is gone */
     struct upload **hook;
     uint64_t start_ns;
 };
@@ -61,8 +61,7 @@ int sdk_http_match(h2o_iovec_t path)
 }
 
 /* Send a JSON object (taken) as the reply and count it under bpd_upload. */
-static void send_json(struct http_worker *w, h2o_req_t *req, int status, json_t *o,
-                      uint64_t start)
+static void send_json(struct http_worker *w, h2o_req_t *req, int status, json_t *o, uint64_t start)
 {
     const struct plk_service *svc = plk_service_by_id("bpd_upload");
     json_t *st = json_object_get(o, "state");
@@ -71,9 +70,8 @@ static void send_json(struct http_worker *w, h2o_req_t *req, int status, json_t 
 
     json_dumpb(o, buf, n, JSON_COMPACT);
     if (svc != NULL)
-        metrics_record(w->metrics, svc->index, json_is_integer(st) ? (int)json_integer_value(st)
-                                                                   : 0,
-                       now_ns() - start);
+        metrics_record(w->metrics, svc->index,
+                       json_is_integer(st) ? (int)json_integer_value(st) : 0, now_ns() - start);
     json_decref(o);
     reply_send_raw(req, status, REPLY_JSON_TYPE, buf, n);
 }
@@ -104,8 +102,7 @@ static const char *text_of(const json_t *v, char *buf, size_t cap)
 
 /* ---- login ---- */
 
-static void login(struct http_worker *w, h2o_req_t *req, struct plk_envelope *env,
-                  uint64_t start)
+static void login(struct http_worker *w, h2o_req_t *req, struct plk_envelope *env, uint64_t start)
 {
     const struct snapshot *snap = registry_current(&w->reader);
     const struct vendor *v = env->union_id[0] ? snapshot_vendor(snap, env->union_id) : NULL;
@@ -157,19 +154,16 @@ static void on_ack_done(struct outbox_worker_msg *m)
 
     if (u->req != NULL) {
         json_t *o;
+        const char *msg = a->store_error  ? plk_errmsg(PLK_E_IO)
+                          : a->found == 0 ? "无待确认的消息"
+                          : a->found == 2 ? "已确认过"
+                                          : "已确认";
 
         *u->hook = NULL;
-        if (a->store_error) {
-            o = json_pack("{s:i,s:s,s:s}", "state", 0, "errmsg", plk_errmsg(PLK_E_IO),
-                          "service_name", a->service_name);
-        } else if (a->found == 0) {
-            o = json_pack("{s:i,s:s,s:s}", "state", 1, "errmsg", "无待确认的消息",
-                          "service_name", a->service_name);
-        } else {
-            o = json_pack("{s:i,s:s,s:s,s:I}", "state", 1, "errmsg",
-                          a->found == 2 ? "已确认过" : "已确认", "service_name", a->service_name,
-                          "message_id", (json_int_t)a->acked_id);
-        }
+        o = json_pack("{s:i,s:s,s:s}", "state", a->store_error ? 0 : 1, "errmsg", msg,
+                      "service_name", a->service_name);
+        if (o != NULL && !a->store_error && a->found != 0)
+            json_object_set_new(o, "message_id", json_integer((json_int_t)a->acked_id));
         if (o == NULL)
             h2o_fatal("out of memory");
         send_json(u->w, u->req, 200, o, u->start_ns);

@@ -79,7 +79,8 @@ void sdk_session_cleanup(void)
     struct rec *r, *tmp;
 
     pthread_rwlock_wrlock(&lock);
-    HASH_ITER(by_token, tokens, r, tmp) {
+    HASH_ITER(by_token, tokens, r, tmp)
+    {
         HASH_DELETE(by_token, tokens, r);
         HASH_DELETE(by_terminal, terminals, r);
         free(r);

@@ -26,7 +26,7 @@
     "o.park_business_type, coalesce(p.name, ''), coalesce(v.name, '') FROM orders o "              \
     "LEFT JOIN parks p ON p.park_id = o.park_id LEFT JOIN vendors v ON v.union_id = o.union_id "
 #define CARD_COLS                                                                                  \
-    "id, park_id, plate, color, type, valid_from, valid_until, region_id, rule_id_sub, "          \
+    "id, park_id, plate, color, type, valid_from, valid_until, region_id, rule_id_sub, "           \
     "company_id, company_name, created, updated"
 
 enum qid {
@@ -373,8 +373,7 @@ static void *checkpoint_main(void *arg)
         pthread_mutex_unlock(&ck->mu);
         /* the pragma (unlike sqlite3_wal_checkpoint_v2 on a connection that has read
          * nothing yet) first opens the database and so knows it is in WAL mode */
-        if (sqlite3_exec(ck->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) !=
-                SQLITE_OK &&
+        if (sqlite3_exec(ck->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) != SQLITE_OK &&
             sqlite3_errcode(ck->db) != SQLITE_BUSY)
             log_warn("sqlite: checkpoint: %s", sqlite3_errmsg(ck->db));
         pthread_mutex_lock(&ck->mu);
@@ -935,8 +934,8 @@ out:
     return leave(t, r);
 }
 
-static enum store_result op_escapes(struct store_tx *tx, const char *car_number,
-                                    store_order_cb cb, void *arg)
+static enum store_result op_escapes(struct store_tx *tx, const char *car_number, store_order_cb cb,
+                                    void *arg)
 {
     struct sqlite_tx *t = to_tx(tx);
     enum store_result r = enter(t, 0);
@@ -976,8 +975,8 @@ out:
     return leave(t, r);
 }
 
-static enum store_result op_open_list(struct store_tx *tx, const char *park_id,
-                                      store_order_cb cb, void *arg)
+static enum store_result op_open_list(struct store_tx *tx, const char *park_id, store_order_cb cb,
+                                      void *arg)
 {
     struct sqlite_tx *t = to_tx(tx);
     enum store_result r = enter(t, 0);
@@ -1031,8 +1030,10 @@ static enum store_result op_query(struct store_tx *tx, const struct store_order_
         if (pass == 0)
             snprintf(sql, sizeof sql, "SELECT count(*) FROM orders o %s", where);
         else
-            snprintf(sql, sizeof sql, ORDER_SELECT "%s ORDER BY o.in_time, o.id LIMIT ?12 "
-                     "OFFSET ?13", where);
+            snprintf(sql, sizeof sql,
+                     ORDER_SELECT "%s ORDER BY o.in_time, o.id LIMIT ?12 "
+                                  "OFFSET ?13",
+                     where);
         if (sqlite3_prepare_v2(t->db, sql, -1, &q, NULL) != SQLITE_OK) {
             r = map_error(t, "order query");
             break;
@@ -1068,8 +1069,7 @@ struct park_state {
     char last_rand[64];
 };
 
-static enum store_result park_state(struct sqlite_tx *t, const char *park_id,
-                                    struct park_state *ps)
+static enum store_result park_state(struct sqlite_tx *t, const char *park_id, struct park_state *ps)
 {
     sqlite3_stmt *q = stmt(t, Q_PARK_OWNER);
     enum store_result r = STORE_OK;

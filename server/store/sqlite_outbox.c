@@ -18,7 +18,7 @@
 #include "store/store_outbox.h"
 
 #define MSG_COLS                                                                                   \
-    "id, union_id, park_id, service_name, kind, url, body, state, attempts, next_at, created, "   \
+    "id, union_id, park_id, service_name, kind, url, body, state, attempts, next_at, created, "    \
     "delivered_at, polled_at, last_error, origin, claimed_until"
 #define ATT_COLS "at, http_status, duration_ms, url, error, response"
 /* the vendor's delivery mode, for a row of union_id ?N */
@@ -53,16 +53,17 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
-    [Q_INSERT] = "INSERT INTO outbox (union_id, park_id, service_name, kind, url, body, next_at, "
-                 "created, origin, poll) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " MODE_OF(
-                     "?1") ")",
+    [Q_INSERT] =
+        "INSERT INTO outbox (union_id, park_id, service_name, kind, url, body, next_at, "
+        "created, origin, poll) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " MODE_OF("?1") ")",
     /* outbox_due is (poll, kind, next_at) WHERE state = 0: one index range */
     [Q_CLAIM_DUE] = "UPDATE outbox SET claimed_until = ?2, next_at = ?2 WHERE id IN ("
                     "SELECT id FROM outbox WHERE state = 0 AND poll = 0 AND kind = 0 AND "
                     "next_at <= ?1 ORDER BY next_at, id LIMIT ?3) RETURNING " MSG_COLS,
-    [Q_CLAIM_POLL] = "UPDATE outbox SET claimed_until = ?5, next_at = ?5 WHERE id IN ("
-                     "SELECT id FROM outbox WHERE state = 0 AND union_id = ?1 AND "
-                     "park_id IN (?2, '') AND next_at <= ?3 ORDER BY id LIMIT ?4) RETURNING " MSG_COLS,
+    [Q_CLAIM_POLL] =
+        "UPDATE outbox SET claimed_until = ?5, next_at = ?5 WHERE id IN ("
+        "SELECT id FROM outbox WHERE state = 0 AND union_id = ?1 AND "
+        "park_id IN (?2, '') AND next_at <= ?3 ORDER BY id LIMIT ?4) RETURNING " MSG_COLS,
     [Q_NEXT_DUE] = "SELECT next_at FROM outbox WHERE state = 0 AND poll = 0 AND kind = 0 "
                    "ORDER BY next_at LIMIT 1",
     [Q_FINISH] = "UPDATE outbox SET state = ?2, attempts = attempts + ?3, "
@@ -81,8 +82,9 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_ATTEMPTS] = "SELECT " ATT_COLS " FROM outbox_attempts WHERE message_id = ?1 "
                    "ORDER BY at, rowid",
     [Q_REPLAY] = "UPDATE outbox SET state = 0, attempts = 0, next_at = ?2, claimed_until = 0, "
-                 "polled_at = 0, last_error = '', poll = " MODE_OF("outbox.union_id") " "
-                 "WHERE id = ?1 AND state = 2 AND kind = 0",
+                 "polled_at = 0, last_error = '', poll = " MODE_OF(
+                     "outbox.union_id") " "
+                                        "WHERE id = ?1 AND state = 2 AND kind = 0",
     [Q_EXISTS] = "SELECT 1 FROM outbox WHERE id = ?1",
     [Q_COUNT_STATE] = "SELECT count(*) FROM outbox WHERE state = ?1",
     [Q_RELEASE] = "UPDATE outbox SET next_at = ?1, claimed_until = 0 "
@@ -266,31 +268,45 @@ static enum store_result insert_one(struct sqlite_outbox *o, struct store_outbox
     return r;
 }
 
+/* Begin: a transaction of our own (tx NULL), or nothing inside a session's open one. A
+ * session of this handle shares its connection, so our statements join its transaction;
+ * it already holds the handle's lock. */
+static enum store_result op_begin(struct sqlite_outbox *o, struct store_tx *tx)
+{
+    if (tx == NULL)
+        return tx_begin(o);
+    if (tx->st->outbox != &o->base) {
+        log_error("sqlite outbox: given a session of another store handle");
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static enum store_result op_end(struct sqlite_outbox *o, struct store_tx *tx, enum store_result r)
+{
+    return tx != NULL ? r : tx_end(o, r);
+}
+
 static enum store_result op_enqueue(struct store_outbox *ob, struct store_tx *tx,
                                     struct store_outbox_msg *m, size_t n)
 {
     struct sqlite_outbox *o = to_ob(ob);
-    enum store_result r = STORE_OK;
+    enum store_result r = op_begin(o, tx);
 
-    /* a session of this handle shares its connection, so these statements join the open
-     * transaction; the session already holds the handle's lock */
-    if (tx != NULL && tx->st->outbox != ob) {
-        log_error("sqlite outbox: enqueue given a session of another store handle");
-        return STORE_ERROR;
-    }
-    if (tx == NULL && (r = tx_begin(o)) != STORE_OK)
+    if (r != STORE_OK)
         return r;
     for (size_t i = 0; i < n && r == STORE_OK; i++)
         r = insert_one(o, &m[i]);
-    return tx != NULL ? r : tx_end(o, r);
+    return op_end(o, tx, r);
 }
 
-static enum store_result op_claim_due(struct store_outbox *ob, int64_t now, int64_t lease_until,
-                                      int64_t limit, store_outbox_cb cb, void *arg)
+static enum store_result op_claim_due(struct store_outbox *ob, struct store_tx *tx, int64_t now,
+                                      int64_t lease_until, int64_t limit, store_outbox_cb cb,
+                                      void *arg)
 {
     struct sqlite_outbox *o = to_ob(ob);
     sqlite3_stmt *q = o->stmt[Q_CLAIM_DUE];
-    enum store_result r = tx_begin(o);
+    enum store_result r = op_begin(o, tx);
 
     if (r != STORE_OK)
         return r;
@@ -299,16 +315,17 @@ static enum store_result op_claim_due(struct store_outbox *ob, int64_t now, int6
     sqlite3_bind_int64(q, 3, limit > 0 ? limit : -1);
     /* a callback that stops early rolls the whole claim back: nothing is leased unseen */
     r = each_msg(o, q, cb, arg, "claim");
-    return tx_end(o, r);
+    return op_end(o, tx, r);
 }
 
-static enum store_result op_claim_for_poll(struct store_outbox *ob, const char *union_id,
-                                           const char *park_id, int64_t now, int64_t lease_until,
-                                           int64_t limit, store_outbox_cb cb, void *arg)
+static enum store_result op_claim_for_poll(struct store_outbox *ob, struct store_tx *tx,
+                                           const char *union_id, const char *park_id, int64_t now,
+                                           int64_t lease_until, int64_t limit, store_outbox_cb cb,
+                                           void *arg)
 {
     struct sqlite_outbox *o = to_ob(ob);
     sqlite3_stmt *q = o->stmt[Q_CLAIM_POLL];
-    enum store_result r = tx_begin(o);
+    enum store_result r = op_begin(o, tx);
 
     if (r != STORE_OK)
         return r;
@@ -318,7 +335,7 @@ static enum store_result op_claim_for_poll(struct store_outbox *ob, const char *
     sqlite3_bind_int64(q, 4, limit > 0 ? limit : -1);
     sqlite3_bind_int64(q, 5, lease_until);
     r = each_msg(o, q, cb, arg, "claim for poll");
-    return tx_end(o, r);
+    return op_end(o, tx, r);
 }
 
 static enum store_result op_next_due(struct store_outbox *ob, int64_t *at)
@@ -379,19 +396,19 @@ static enum store_result finish_one(struct sqlite_outbox *o, const struct store_
     return run(o, q, "attempt");
 }
 
-static enum store_result op_finish(struct store_outbox *ob, const struct store_outbox_result *res,
-                                   size_t n)
+static enum store_result op_finish(struct store_outbox *ob, struct store_tx *tx,
+                                   const struct store_outbox_result *res, size_t n)
 {
     struct sqlite_outbox *o = to_ob(ob);
     enum store_result r;
 
     if (n == 0)
         return STORE_OK;
-    if ((r = tx_begin(o)) != STORE_OK)
+    if ((r = op_begin(o, tx)) != STORE_OK)
         return r;
     for (size_t i = 0; i < n && r == STORE_OK; i++)
         r = finish_one(o, &res[i]);
-    return tx_end(o, r);
+    return op_end(o, tx, r);
 }
 
 /* ---- reads ---- */
@@ -413,8 +430,8 @@ static int copy_row(void *arg, const struct store_outbox_msg *row)
 }
 
 static enum store_result op_find_for_ack(struct store_outbox *ob, const char *union_id,
-                                         const char *park_id, const char *service_name,
-                                         int64_t id, struct store_outbox_msg *out)
+                                         const char *park_id, const char *service_name, int64_t id,
+                                         struct store_outbox_msg *out)
 {
     struct sqlite_outbox *o = to_ob(ob);
     sqlite3_stmt *q = o->stmt[id > 0 ? Q_ACK_BY_ID : Q_ACK_BY_NAME];
@@ -732,8 +749,8 @@ struct store_outbox *store_sqlite_outbox_open(struct sqlite3 *db, void *lock, ch
     o->db = db;
     o->lock = lock;
     for (int i = 0; i < Q__COUNT; i++) {
-        if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &o->stmt[i],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &o->stmt[i], NULL) !=
+            SQLITE_OK) {
             snprintf(err, errlen, "preparing outbox statement %d: %s", i, sqlite3_errmsg(db));
             store_sqlite_outbox_close(&o->base);
             return NULL;

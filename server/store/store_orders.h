@@ -19,9 +19,9 @@
 #include "store/store_tx.h"
 
 #define STORE_ORDER_ID_MAX 64
-#define STORE_DATE_MAX 10     /* YYYY-MM-DD */
-#define STORE_LANE_MAX 256    /* 64 characters of UTF-8 */
-#define STORE_CODE_MAX 64     /* region, rule, company ids */
+#define STORE_DATE_MAX 10  /* YYYY-MM-DD */
+#define STORE_LANE_MAX 256 /* 64 characters of UTF-8 */
+#define STORE_CODE_MAX 64  /* region, rule, company ids */
 
 /* Life of an order. Stored; never renumber. */
 enum store_order_state {
@@ -40,8 +40,8 @@ struct store_entry {
     int64_t in_time;
     int64_t empty_plot;
     const char *remark, *inpark_img, *uid, *uname, *in_channel_id;
-    int car_cost_type;      /* 1-7, 0 absent */
-    int is_report;          /* 0/1, -1 absent */
+    int car_cost_type; /* 1-7, 0 absent */
+    int is_report;     /* 0/1, -1 absent */
 };
 
 enum store_entry_outcome {
@@ -56,12 +56,12 @@ struct store_exit {
     int color;              /* 0-7, -1 absent */
     int64_t in_time;        /* 0 absent */
     int64_t out_time;
-    const char *pay_type;   /* "cash" | "wallet" | "sweepcode" | "escape" */
+    const char *pay_type; /* "cash" | "wallet" | "sweepcode" | "escape" */
     int64_t empty_plot;
     int64_t total_fen;
     const char *auth_code;
-    const char *remark;     /* JSON text of the remark value */
-    int pay_channel;        /* remark.pay_channel 0-3, -1 absent */
+    const char *remark; /* JSON text of the remark value */
+    int pay_channel;    /* remark.pay_channel 0-3, -1 absent */
     const char *outpark_img, *out_channel_id, *freereasons, *work_station_uuid, *out_uid,
         *out_uname;
     int64_t reduce_fen, derate_duration;
@@ -88,8 +88,8 @@ struct store_order {
     int pay_channel;           /* -1 unknown */
     const char *trade_no;      /* electronic payment serial, "" if none */
     const char *inpark_img, *outpark_img;
-    int car_cost_type;         /* 0 unknown */
-    const char *park_business_type; /* 10.1 correction, "" if none */
+    int car_cost_type;                  /* 0 unknown */
+    const char *park_business_type;     /* 10.1 correction, "" if none */
     const char *park_name, *union_name; /* joined from parks / vendors, "" if gone */
 };
 typedef int (*store_order_cb)(void *arg, const struct store_order *row);
@@ -106,10 +106,10 @@ struct store_order_query {
 struct store_correction {
     const char *park_id, *order_id, *union_id;
     int type;
-    const char *car_number; /* normalised; the corrected plate for types 1 and 3 */
-    int color;              /* -1 absent */
+    const char *car_number;    /* normalised; the corrected plate for types 1 and 3 */
+    int color;                 /* -1 absent */
     int64_t in_time, out_time; /* 0 absent */
-    int64_t total_fen;      /* -1 absent */
+    int64_t total_fen;         /* -1 absent */
     const char *park_business_type, *leave_business_type; /* NULL absent */
 };
 
@@ -185,8 +185,8 @@ struct store_card {
 typedef int (*store_card_cb)(void *arg, const struct store_card *row);
 
 struct store_card_query {
-    const char *park_id, *plate; /* NULL = any */
-    int type;                    /* 0 = any */
+    const char *park_id, *plate;     /* NULL = any */
+    int type;                        /* 0 = any */
     int64_t after_id, offset, limit; /* limit 0 = no limit; rows in id order */
 };
 
@@ -226,8 +226,8 @@ struct store_order_ops {
     /* Reads. order_get: STORE_NOT_FOUND if absent. escapes: unpaid escaped orders of a plate
      * in every park, oldest first. open_*: orders of a park whose car is inside (open or
      * paying), by in_time. query (4.1): rows by in_time then id, *total over all pages. */
-    enum store_result (*order_get)(struct store_tx *tx, const char *park_id,
-                                   const char *order_id, store_order_cb cb, void *arg);
+    enum store_result (*order_get)(struct store_tx *tx, const char *park_id, const char *order_id,
+                                   store_order_cb cb, void *arg);
     enum store_result (*escapes)(struct store_tx *tx, const char *car_number, store_order_cb cb,
                                  void *arg);
     enum store_result (*open_count)(struct store_tx *tx, const char *park_id, int64_t *n);
@@ -320,8 +320,7 @@ static inline enum store_result store_order_correct(struct store_tx *tx,
     return store_orders_of(tx)->order_correct(tx, c, out);
 }
 static inline enum store_result store_order_get(struct store_tx *tx, const char *park_id,
-                                                const char *order_id, store_order_cb cb,
-                                                void *arg)
+                                                const char *order_id, store_order_cb cb, void *arg)
 {
     return store_orders_of(tx)->order_get(tx, park_id, order_id, cb, arg);
 }
@@ -348,8 +347,7 @@ static inline enum store_result store_order_query(struct store_tx *tx,
 }
 static inline enum store_result store_park_publish(struct store_tx *tx,
                                                    const struct store_park_publish *p,
-                                                   enum store_park_outcome *out,
-                                                   int64_t *account)
+                                                   enum store_park_outcome *out, int64_t *account)
 {
     return store_orders_of(tx)->park_publish(tx, p, out, account);
 }
@@ -364,9 +362,8 @@ static inline enum store_result store_park_sms(struct store_tx *tx, const char *
 {
     return store_orders_of(tx)->park_sms(tx, park_id, is_verify);
 }
-static inline enum store_result store_qr_issue(struct store_tx *tx,
-                                               const struct store_qr_request *rq,
-                                               struct store_qr *out)
+static inline enum store_result
+store_qr_issue(struct store_tx *tx, const struct store_qr_request *rq, struct store_qr *out)
 {
     return store_orders_of(tx)->qr_issue(tx, rq, out);
 }
@@ -405,8 +402,8 @@ static inline enum store_result store_card_delete(struct store_tx *tx, int64_t i
     return store_orders_of(tx)->card_delete(tx, id);
 }
 static inline enum store_result store_card_list(struct store_tx *tx,
-                                                const struct store_card_query *q,
-                                                store_card_cb cb, void *arg, int64_t *total)
+                                                const struct store_card_query *q, store_card_cb cb,
+                                                void *arg, int64_t *total)
 {
     return store_orders_of(tx)->card_list(tx, q, cb, arg, total);
 }

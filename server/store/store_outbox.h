@@ -16,11 +16,11 @@
 #include "store/store.h"
 #include "store/store_tx.h"
 
-#define STORE_OUTBOX_NAME_MAX 64     /* service_name */
-#define STORE_OUTBOX_ERROR_MAX 256   /* last_error, attempt error */
-#define STORE_OUTBOX_ORIGIN_MAX 128  /* what caused the message: "3.1 20003/A123", "admin" */
+#define STORE_OUTBOX_NAME_MAX 64       /* service_name */
+#define STORE_OUTBOX_ERROR_MAX 256     /* last_error, attempt error */
+#define STORE_OUTBOX_ORIGIN_MAX 128    /* what caused the message: "3.1 20003/A123", "admin" */
 #define STORE_OUTBOX_RESPONSE_MAX 1024 /* the start of a vendor's answer kept per attempt */
-#define STORE_OUTBOX_URLS_MAX 16384  /* per-service URLs of a vendor, as JSON text */
+#define STORE_OUTBOX_URLS_MAX 16384    /* per-service URLs of a vendor, as JSON text */
 
 /* Values are stored; never renumber. */
 enum store_outbox_state {
@@ -48,29 +48,29 @@ struct store_outbox_msg {
     char union_id[STORE_UNION_ID_MAX + 1];
     char park_id[STORE_PARK_ID_MAX + 1]; /* "" when the message concerns no single park */
     char service_name[STORE_OUTBOX_NAME_MAX + 1];
-    int kind;                            /* enum store_outbox_kind */
-    char url[STORE_URL_MAX + 1];         /* a notify_url override, "" = resolved at send */
+    int kind;                    /* enum store_outbox_kind */
+    char url[STORE_URL_MAX + 1]; /* a notify_url override, "" = resolved at send */
     const char *body;
     size_t body_len;
-    int state;                           /* enum store_outbox_state */
-    int attempts;                        /* attempts made since enqueue (or replay) */
-    int64_t next_at;                     /* pending: due at (ms) */
-    int64_t created;                     /* enqueued at (ms) */
-    int64_t delivered_at;                /* 0 until delivered */
-    int64_t polled_at;                   /* last hand-out on a long-poll, 0 = never */
-    int64_t claimed_until;               /* a delivery lease ends then; 0 = not leased */
+    int state;             /* enum store_outbox_state */
+    int attempts;          /* attempts made since enqueue (or replay) */
+    int64_t next_at;       /* pending: due at (ms) */
+    int64_t created;       /* enqueued at (ms) */
+    int64_t delivered_at;  /* 0 until delivered */
+    int64_t polled_at;     /* last hand-out on a long-poll, 0 = never */
+    int64_t claimed_until; /* a delivery lease ends then; 0 = not leased */
     char last_error[STORE_OUTBOX_ERROR_MAX + 1];
     char origin[STORE_OUTBOX_ORIGIN_MAX + 1];
 };
 
 /* One delivery attempt (a POST, or a hand-out on a long-poll). */
 struct store_outbox_attempt {
-    int64_t at;          /* start (ms); an outcome with at == 0 records no attempt */
-    int http_status;     /* 0: no HTTP answer (network error, timeout, long-poll hand-out) */
+    int64_t at;      /* start (ms); an outcome with at == 0 records no attempt */
+    int http_status; /* 0: no HTTP answer (network error, timeout, long-poll hand-out) */
     int duration_ms;
     char url[STORE_URL_MAX + 1];
-    char error[STORE_OUTBOX_ERROR_MAX + 1];        /* "" when it succeeded */
-    char response[STORE_OUTBOX_RESPONSE_MAX + 1];  /* the start of the answer */
+    char error[STORE_OUTBOX_ERROR_MAX + 1];       /* "" when it succeeded */
+    char response[STORE_OUTBOX_RESPONSE_MAX + 1]; /* the start of the answer */
 };
 
 /* What became of a claimed message. */
@@ -84,11 +84,11 @@ enum store_outbox_outcome {
 
 struct store_outbox_result {
     int64_t id;
-    int outcome;         /* enum store_outbox_outcome */
-    int count_attempt;   /* 1: attempts += 1 */
-    int64_t now;         /* when the outcome was decided (ms) */
-    int64_t next_at;     /* RETRY, POLLED */
-    const char *error;   /* becomes last_error ("" or NULL clears it) */
+    int outcome;                                /* enum store_outbox_outcome */
+    int count_attempt;                          /* 1: attempts += 1 */
+    int64_t now;                                /* when the outcome was decided (ms) */
+    int64_t next_at;                            /* RETRY, POLLED */
+    const char *error;                          /* becomes last_error ("" or NULL clears it) */
     const struct store_outbox_attempt *attempt; /* recorded when not NULL and at > 0 */
 };
 
@@ -96,9 +96,9 @@ struct store_outbox_result {
  * URLs; its unified URL is the vendor's callback_url (store_vendor). */
 struct store_delivery {
     char union_id[STORE_UNION_ID_MAX + 1];
-    int mode;                           /* enum store_delivery_mode */
+    int mode;                             /* enum store_delivery_mode */
     char urls[STORE_OUTBOX_URLS_MAX + 1]; /* JSON object {"service_name": "http://..."} */
-    int64_t updated;                    /* unix seconds, set by the backend */
+    int64_t updated;                      /* unix seconds, set by the backend */
 };
 
 /* A list request: filters NULL/"" or -1 when unused; rows come in id order. */
@@ -123,18 +123,23 @@ struct store_outbox_ops {
     enum store_result (*enqueue)(struct store_outbox *ob, struct store_tx *tx,
                                  struct store_outbox_msg *m, size_t n);
 
+    /* The ops below that take a tx run inside that session's open transaction when it is
+     * given (as enqueue does), else in a transaction of their own. */
+
     /* Lease up to limit due messages for push delivery: pending NOTICES of vendors in push
      * mode with next_at <= now and no live lease. Each leased row MUST stay invisible to
      * other claims until lease_until or its finish, and MUST be handed to cb (in no
      * particular order). A backend serving many nodes claims with FOR UPDATE SKIP LOCKED. */
-    enum store_result (*claim_due)(struct store_outbox *ob, int64_t now, int64_t lease_until,
-                                   int64_t limit, store_outbox_cb cb, void *arg);
+    enum store_result (*claim_due)(struct store_outbox *ob, struct store_tx *tx, int64_t now,
+                                   int64_t lease_until, int64_t limit, store_outbox_cb cb,
+                                   void *arg);
 
     /* Lease up to limit due messages (notices and questions, oldest first) for a long-poll
      * of vendor union_id's park park_id (messages for that park, or for no single park). */
-    enum store_result (*claim_for_poll)(struct store_outbox *ob, const char *union_id,
-                                        const char *park_id, int64_t now, int64_t lease_until,
-                                        int64_t limit, store_outbox_cb cb, void *arg);
+    enum store_result (*claim_for_poll)(struct store_outbox *ob, struct store_tx *tx,
+                                        const char *union_id, const char *park_id, int64_t now,
+                                        int64_t lease_until, int64_t limit, store_outbox_cb cb,
+                                        void *arg);
 
     /* Earliest time a claim_due could return something: the smallest next_at (or lease end)
      * among pending push notices. STORE_NOT_FOUND when there is none. */
@@ -144,8 +149,8 @@ struct store_outbox_ops {
      * mark_dead), each ending the row's lease and recording its attempt. A row that is no
      * longer pending (delivered by another node, replayed ...) MUST be left unchanged; its
      * attempt is still recorded. */
-    enum store_result (*finish)(struct store_outbox *ob, const struct store_outbox_result *r,
-                                size_t n);
+    enum store_result (*finish)(struct store_outbox *ob, struct store_tx *tx,
+                                const struct store_outbox_result *r, size_t n);
 
     /* Find the message a long-poll acknowledgement confirms: by id when id > 0 (it must be
      * vendor union_id's, for park park_id or no single park), else the oldest pending message
@@ -200,34 +205,47 @@ struct store_outbox *store_sqlite_outbox_open(struct sqlite3 *db, void *lock, ch
                                               size_t errlen);
 void store_sqlite_outbox_close(struct store_outbox *ob);
 
-/* Wrappers: store_outbox_enqueue(st, ...) reads as the other store calls. */
+/* Wrappers: store_outbox_enqueue(st, ...) reads as the other store calls. Those taking a
+ * tx use the outbox of the session's handle when tx is given (st may then be NULL). */
+static inline struct store_outbox *store_outbox_of(struct store *st, struct store_tx *tx)
+{
+    return tx != NULL ? tx->st->outbox : st->outbox;
+}
 static inline enum store_result store_outbox_enqueue(struct store *st, struct store_tx *tx,
                                                      struct store_outbox_msg *m, size_t n)
 {
-    return st->outbox->ops->enqueue(st->outbox, tx, m, n);
+    struct store_outbox *ob = store_outbox_of(st, tx);
+
+    return ob->ops->enqueue(ob, tx, m, n);
 }
-static inline enum store_result store_outbox_claim_due(struct store *st, int64_t now,
-                                                       int64_t lease_until, int64_t limit,
-                                                       store_outbox_cb cb, void *arg)
+static inline enum store_result store_outbox_claim_due(struct store *st, struct store_tx *tx,
+                                                       int64_t now, int64_t lease_until,
+                                                       int64_t limit, store_outbox_cb cb, void *arg)
 {
-    return st->outbox->ops->claim_due(st->outbox, now, lease_until, limit, cb, arg);
+    struct store_outbox *ob = store_outbox_of(st, tx);
+
+    return ob->ops->claim_due(ob, tx, now, lease_until, limit, cb, arg);
 }
-static inline enum store_result store_outbox_claim_for_poll(struct store *st, const char *union_id,
+static inline enum store_result store_outbox_claim_for_poll(struct store *st, struct store_tx *tx,
+                                                            const char *union_id,
                                                             const char *park_id, int64_t now,
                                                             int64_t lease_until, int64_t limit,
                                                             store_outbox_cb cb, void *arg)
 {
-    return st->outbox->ops->claim_for_poll(st->outbox, union_id, park_id, now, lease_until, limit,
-                                           cb, arg);
+    struct store_outbox *ob = store_outbox_of(st, tx);
+
+    return ob->ops->claim_for_poll(ob, tx, union_id, park_id, now, lease_until, limit, cb, arg);
 }
 static inline enum store_result store_outbox_next_due(struct store *st, int64_t *at)
 {
     return st->outbox->ops->next_due(st->outbox, at);
 }
-static inline enum store_result store_outbox_finish(struct store *st,
+static inline enum store_result store_outbox_finish(struct store *st, struct store_tx *tx,
                                                     const struct store_outbox_result *r, size_t n)
 {
-    return st->outbox->ops->finish(st->outbox, r, n);
+    struct store_outbox *ob = store_outbox_of(st, tx);
+
+    return ob->ops->finish(ob, tx, r, n);
 }
 static inline enum store_result store_outbox_find_for_ack(struct store *st, const char *union_id,
                                                           const char *park_id,

@@ -16,7 +16,6 @@ import time
 import urllib.error
 import urllib.request
 
-import harness
 from harness import PARKLINK, SANITIZER_MARKS, Reply, free_port, sign
 
 UID, KEY = 200002, "EA2D90FEEF1E9F8E"

@@ -10,11 +10,9 @@ blocking any worker), and the outbox metrics.
 Env: PARKLINKD, PARKLINK.
 """
 import json
-import signal
 import time
 import unittest
 
-import harness
 from callbackkit import (KEY, PARK, UID, Background, VendorSim, command, data_text, message,
                          seed, sign_ok, space, wait_state, wait_until)
 from harness import Server
@@ -196,7 +194,8 @@ class Callbacks(unittest.TestCase):
         self.assertEqual(r.json["urls"], {"space_notify": self.sim.base + "/space"})
         try:
             space(self.srv, 3)
-            command(self.srv, "car_info", {"park_id": PARK, "type": "delete", "car_number": "京C1"})
+            command(self.srv, "car_info",
+                    {"park_id": PARK, "type": "delete", "car_number": "京C1"})
             space(self.srv, 4, notify_url=self.sim.base + "/override")
             msgs = self.received(3)
             paths = {(m["service_name"], m["data"].get("free_space")): m["path"] for m in msgs}
@@ -204,11 +203,13 @@ class Callbacks(unittest.TestCase):
             self.assertEqual(paths[("car_info", None)], "/cb")
             self.assertEqual(paths[("space_notify", 4)], "/override")
         finally:
-            r = self.srv.admin("PATCH", "/vendors/%d/delivery" % UID, {"urls": {"space_notify": ""}})
+            r = self.srv.admin("PATCH", "/vendors/%d/delivery" % UID,
+                               {"urls": {"space_notify": ""}})
             self.assertEqual(r.json["urls"], {})
         r = self.srv.admin("PATCH", "/vendors/%d/delivery" % UID, {"mode": "fax"})
         self.assertEqual(r.status, 400, r)
-        r = self.srv.admin("PATCH", "/vendors/%d/delivery" % UID, {"urls": {"park_check": "http://x/"}})
+        r = self.srv.admin("PATCH", "/vendors/%d/delivery" % UID,
+                           {"urls": {"park_check": "http://x/"}})
         self.assertEqual(r.status, 400, r)
         self.assertIn("urls.park_check", r.json["error"])
         r = self.srv.admin("PATCH", "/vendors/%d/delivery" % UID, {"urls": {"outpark": "ftp://x/"}})
@@ -370,6 +371,31 @@ class Durability(unittest.TestCase):
         self.assertEqual(self.srv.stop(), 0)
         self.sim.start()
         self.srv.start()
+        for i in ids:
+            wait_state(self.srv, i, "delivered", timeout=20)
+
+    def test_hanging_park_does_not_hold_others_back(self):
+        self.srv.stop()
+        self.srv.extra_args = ["--retry-scale", "0.01", "--callback-timeout", "500"]
+        self.srv.start()
+        r = self.srv.admin("POST", "/parks", {"park_id": "20004", "union_id": UID})
+        self.assertEqual(r.status, 201, r)
+        self.sim.script("space_notify=timeout")  # park 20003's endpoint hangs
+        ids = [space(self.srv, i) for i in range(5)]
+        t0 = time.time()
+        other = command(self.srv, "car_info", {"park_id": "20004", "type": "add",
+                                               "car_number": "京D1"})["id"]
+        wait_state(self.srv, other, "delivered", timeout=5)
+        self.assertLess(time.time() - t0, 1.0)
+        first = wait_until(lambda: (lambda m: m if m["attempts"] else None)(
+            message(self.srv, ids[0])), 5, what="the first timeout")
+        self.assertEqual(first["history"][0]["error"], "no answer within 500 ms")
+        # the park's queued messages were not tried for 500 ms each: failed with the reason
+        later = wait_until(lambda: (lambda m: m if m["attempts"] else None)(
+            message(self.srv, ids[4])), 5, what="the queue released")
+        self.assertIn("not sent", later["history"][0]["error"])
+        self.assertLess(later["history"][0]["at_ms"] - first["history"][0]["at_ms"], 700)
+        self.sim.script("*=ok")
         for i in ids:
             wait_state(self.srv, i, "delivered", timeout=20)
 

@@ -13,7 +13,7 @@ import json
 import time
 import unittest
 
-from callbackkit import (KEY, PARK, UID, Background, Terminal, command, data_text, message,
+from callbackkit import (PARK, UID, Background, Terminal, command, data_text, message,
                          seed, sign_ok, space, wait_state, wait_until)
 from harness import Server
 
@@ -60,7 +60,8 @@ class LongPoll(unittest.TestCase):
         bad = Terminal(self.srv, key="0000000000000000")
         r = self.srv.post("/bpd/upload.do", bad.envelope(
             "login", {"union_id": str(UID), "park_id": PARK}, token=False))
-        self.assertEqual(r.json, {"state": 0, "errmsg": "error:签名错误", "service_name": "login"})
+        self.assertEqual(r.json,
+                         {"state": 0, "errmsg": "error:签名错误", "service_name": "login"})
         r = self.srv.post("/bpd/upload.do", t.envelope(
             "login", {"union_id": str(UID), "park_id": "elsewhere"}, token=False))
         self.assertEqual(r.json["errmsg"], "车场不存在")

@@ -81,7 +81,8 @@ class Parks(ServerTestCase):
     # --- 2.1 ----------------------------------------------------------------------------
     def test_publish_binds_and_is_usable_at_once(self):
         r = self.a.publish("P-pub")
-        self.assertEqual((r["state"], r["errmsg"], r["park_id"]), (1, "添加车场成功", "P-pub"))
+        self.assertEqual((r["state"], r["errmsg"], r["park_id"]),
+                         (1, "添加车场成功", "P-pub"))
         self.assertIsInstance(r["username"], int)
         self.assertGreaterEqual(r["username"], 1000000)
         # visible to the very next park-scoped calls: park_check and an entry
@@ -99,10 +100,12 @@ class Parks(ServerTestCase):
 
     def test_reference_example_publishes(self):
         # spec 2.1's example body (ids as it prints them), with this test's vendor
-        body = {"park_id": "10001", "name": "北京上地三街9号院停车场", "address": "北京上地三街9号",
+        body = {"park_id": "10001", "name": "北京上地三街9号院停车场",
+                "address": "北京上地三街9号",
                 "phone": "139000334443", "lng": "123.999999", "city_id": 110000,
                 "lat": "332.466666", "total_plot": 122, "empty_plot": 34, "union_id": A_UID,
-                "price_desc": "2元每小时", "remark": "简要说明", "rand": "0.0689257123595276"}
+                "price_desc": "2元每小时", "remark": "简要说明",
+                "rand": "0.0689257123595276"}
         r = self.a.call("newpark/addpark", body)
         self.assertEqual(r["state"], 1, r)
 
@@ -113,7 +116,8 @@ class Parks(ServerTestCase):
         self.assertEqual((r["state"], r["errmsg"]), (1, "添加车场成功"))
         self.assertEqual(self.admin_park("P-re").json["name"], "新名字")
         again = self.a.publish("P-re", name="重放", rand=rand)
-        self.assertEqual((again["state"], again["errmsg"]), (0, "rand与上次请求相同，请求无效"))
+        self.assertEqual((again["state"], again["errmsg"]),
+                         (0, "rand与上次请求相同，请求无效"))
         self.assertEqual(self.admin_park("P-re").json["name"], "新名字")
 
     def test_other_vendor_cannot_take_a_park(self):

@@ -20,6 +20,7 @@
 #include "parklink/envelope.h"
 #include "parklink/sign.h"
 #include "store/store_outbox.h"
+#include "writer.h"
 
 #define KEY "EA2D90FEEF1E9F8E"
 
@@ -68,7 +69,7 @@ static int teardown(void **state)
 
 static void test_schedule(void **state)
 {
-    static const int64_t want[] = {10000, 20000, 30000, 40000, 50000,
+    static const int64_t want[] = {10000, 20000,  30000,  40000,  50000,
                                    80000, 120000, 160000, 200000, 300000};
 
     for (int i = 1; i < OUTBOX_MAX_ATTEMPTS; i++) {
@@ -99,8 +100,11 @@ static enum plk_status prep(const char *id, const char *json, struct outbox_msg 
 {
     json_t *data = json_loads(json, 0, NULL);
     char detail[160];
-    struct outbox_spec spec = {.svc = plk_service_by_id(id), .union_id = "200002",
-                               .ukey = KEY, .data = data, .origin = "test"};
+    struct outbox_spec spec = {.svc = plk_service_by_id(id),
+                               .union_id = "200002",
+                               .ukey = KEY,
+                               .data = data,
+                               .origin = "test"};
     enum plk_status st;
 
     assert_non_null(data);
@@ -116,23 +120,29 @@ static void test_prepare(void **state)
     const struct plk_field *bad = NULL;
 
     /* envelope A with union_id inside data, first; service_name added; signed exactly */
-    assert_int_equal(prep("space_notify", "{\"park_id\":\"20003\",\"total_space\":5,"
-                                          "\"free_space\":1}", &m, NULL), PLK_OK);
+    assert_int_equal(prep("space_notify",
+                          "{\"park_id\":\"20003\",\"total_space\":5,"
+                          "\"free_space\":1}",
+                          &m, NULL),
+                     PLK_OK);
     assert_string_equal(m.row.union_id, "200002");
     assert_string_equal(m.row.park_id, "20003");
     assert_string_equal(m.row.service_name, "space_notify");
     assert_int_equal(m.row.kind, STORE_OUTBOX_NOTICE);
     assert_non_null(strstr(m.body, "\"data\":{\"union_id\":200002,"));
     assert_non_null(strstr(m.body, "\"service_name\":\"space_notify\""));
-    assert_int_equal(plk_envelope_parse(&env, m.body, strlen(m.body), 0,
-                                        PLK_ENV_UNION_ID_OPTIONAL), PLK_OK);
+    assert_int_equal(plk_envelope_parse(&env, m.body, strlen(m.body), 0, PLK_ENV_UNION_ID_OPTIONAL),
+                     PLK_OK);
     assert_int_equal(plk_envelope_verify(&env, KEY), PLK_OK);
     plk_envelope_cleanup(&env);
     outbox_msg_cleanup(&m);
 
     /* NO_UNION_ID row (5.4, a question): no union_id anywhere; its park is comid */
-    assert_int_equal(prep("get_inpark_image", "{\"comid\":\"20003\",\"orderid\":\"A1\","
-                                              "\"type\":\"in\"}", &m, NULL), PLK_OK);
+    assert_int_equal(prep("get_inpark_image",
+                          "{\"comid\":\"20003\",\"orderid\":\"A1\","
+                          "\"type\":\"in\"}",
+                          &m, NULL),
+                     PLK_OK);
     assert_null(strstr(m.body, "union_id"));
     assert_string_equal(m.row.park_id, "20003");
     assert_int_equal(m.row.kind, STORE_OUTBOX_QUESTION);
@@ -144,9 +154,11 @@ static void test_prepare(void **state)
     assert_non_null(bad);
     assert_string_equal(bad->name, "free_space");
     assert_null(m.body);
-    assert_int_equal(prep("special_plate", "{\"park_id\":\"20003\",\"type\":\"move\","
-                                           "\"car_number\":\"A\",\"car_type\":\"white\"}",
-                          &m, &bad), PLK_E_FIELD_ENUM);
+    assert_int_equal(prep("special_plate",
+                          "{\"park_id\":\"20003\",\"type\":\"move\","
+                          "\"car_number\":\"A\",\"car_type\":\"white\"}",
+                          &m, &bad),
+                     PLK_E_FIELD_ENUM);
     assert_string_equal(bad->name, "type");
 }
 
@@ -169,8 +181,7 @@ static int on_msg(void *arg, const struct store_outbox_msg *row)
 
 static int64_t add(struct store *st, const char *park, const char *name, int kind, int64_t at)
 {
-    struct store_outbox_msg m = {.kind = kind, .created = at, .body = "{\"x\":1}",
-                                 .body_len = 7};
+    struct store_outbox_msg m = {.kind = kind, .created = at, .body = "{\"x\":1}", .body_len = 7};
 
     snprintf(m.union_id, sizeof m.union_id, "200002");
     snprintf(m.park_id, sizeof m.park_id, "%s", park);
@@ -192,24 +203,24 @@ static void test_claims_and_leases(void **state)
     assert_int_equal(store_outbox_next_due(f->st, &at), STORE_OK);
     assert_int_equal(at, 1000);
     /* nothing is due before its time */
-    assert_int_equal(store_outbox_claim_due(f->st, 999, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 999, 5000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 0);
     /* due notices are leased; the question is not (asks send it themselves) */
-    assert_int_equal(store_outbox_claim_due(f->st, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 5000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 2);
     assert_string_equal(s.body, "{\"x\":1}");
     assert_true((s.ids[0] == a && s.ids[1] == b) || (s.ids[0] == b && s.ids[1] == a));
     assert_true(q > b);
     /* leased rows are invisible to a second claim until the lease ends */
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 5000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 0);
-    assert_int_equal(store_outbox_claim_due(f->st, 5000, 9000, 1, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 5000, 9000, 1, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 1);
     /* release (a restart of the single node): every lease ends, due now */
     assert_int_equal(store_outbox_release_all(f->st, 6000), STORE_OK);
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, 6000, 9000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 6000, 9000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 2);
 }
 
@@ -220,18 +231,30 @@ static void test_outcomes(void **state)
     int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
     int64_t b = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
     int64_t pending = -1, dead = -1;
-    struct store_outbox_attempt att = {.at = 1500, .http_status = 500, .duration_ms = 3,
-                                       .url = "http://v/", .error = "HTTP status 500"};
+    struct store_outbox_attempt att = {.at = 1500,
+                                       .http_status = 500,
+                                       .duration_ms = 3,
+                                       .url = "http://v/",
+                                       .error = "HTTP status 500"};
     struct store_outbox_result r[2] = {
-        {.id = a, .outcome = STORE_OUTBOX_RETRY, .count_attempt = 1, .now = 1503,
-         .next_at = 11503, .error = "HTTP status 500", .attempt = &att},
-        {.id = b, .outcome = STORE_OUTBOX_GIVE_UP, .count_attempt = 1, .now = 1503,
-         .error = "gone", .attempt = &att},
+        {.id = a,
+         .outcome = STORE_OUTBOX_RETRY,
+         .count_attempt = 1,
+         .now = 1503,
+         .next_at = 11503,
+         .error = "HTTP status 500",
+         .attempt = &att},
+        {.id = b,
+         .outcome = STORE_OUTBOX_GIVE_UP,
+         .count_attempt = 1,
+         .now = 1503,
+         .error = "gone",
+         .attempt = &att},
     };
     struct store_outbox_msg m;
 
-    assert_int_equal(store_outbox_claim_due(f->st, 2000, 60000, 10, on_msg, &s), STORE_OK);
-    assert_int_equal(store_outbox_finish(f->st, r, 2), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->st, NULL, r, 2), STORE_OK);
     assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 1);
     assert_int_equal(dead, 1);
@@ -240,7 +263,7 @@ static void test_outcomes(void **state)
     assert_int_equal(pending, 11503);
     /* a finished row is not changed by a late outcome (another node, a replay) */
     r[1].outcome = STORE_OUTBOX_OK;
-    assert_int_equal(store_outbox_finish(f->st, &r[1], 1), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->st, NULL, &r[1], 1), STORE_OK);
     assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
     assert_int_equal(dead, 1);
     /* replay: only dead notices, back to pending with a fresh schedule */
@@ -251,13 +274,13 @@ static void test_outcomes(void **state)
     assert_int_equal(pending, 2);
     assert_int_equal(dead, 0);
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, 3000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 3000, 60000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.ids[0], b);
     /* delivered */
-    r[0] = (struct store_outbox_result){.id = b, .outcome = STORE_OUTBOX_OK, .count_attempt = 1,
-                                        .now = 3100};
-    assert_int_equal(store_outbox_finish(f->st, r, 1), STORE_OK);
+    r[0] = (struct store_outbox_result){
+        .id = b, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 3100};
+    assert_int_equal(store_outbox_finish(f->st, NULL, r, 1), STORE_OK);
     assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", b, &m),
                      STORE_OK);
     assert_int_equal(m.state, STORE_OUTBOX_DELIVERED);
@@ -291,13 +314,16 @@ static int got_attempt(void *arg, const struct store_outbox_attempt *a)
 static void test_poll_and_ack(void **state)
 {
     struct fx *f = *state;
-    struct store_delivery d = {.union_id = "200002", .mode = STORE_DELIVERY_POLL,
-                               .urls = "{\"outpark\":\"http://v/o\"}"};
+    struct store_delivery d = {
+        .union_id = "200002", .mode = STORE_DELIVERY_POLL, .urls = "{\"outpark\":\"http://v/o\"}"};
     struct seen s = {0};
     struct store_outbox_msg m;
     struct store_outbox_attempt att = {.at = 2000, .url = "bpd/download.do"};
-    struct store_outbox_result r = {.outcome = STORE_OUTBOX_POLLED, .count_attempt = 1,
-                                    .now = 2000, .next_at = 12000, .attempt = &att};
+    struct store_outbox_result r = {.outcome = STORE_OUTBOX_POLLED,
+                                    .count_attempt = 1,
+                                    .now = 2000,
+                                    .next_at = 12000,
+                                    .attempt = &att};
     int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
     int64_t any = add(f->st, "", "space_notify", STORE_OUTBOX_NOTICE, 1001);
     int64_t other = add(f->st, "20004", "space_notify", STORE_OUTBOX_NOTICE, 1002);
@@ -306,7 +332,7 @@ static void test_poll_and_ack(void **state)
 
     /* poll mode takes pending rows off the push claims */
     assert_int_equal(store_delivery_put(f->st, &d), STORE_OK);
-    assert_int_equal(store_outbox_claim_due(f->st, 5000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 5000, 60000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 0);
     assert_int_equal(store_delivery_get(f->st, "200002", &d), STORE_OK);
     assert_int_equal(d.mode, STORE_DELIVERY_POLL);
@@ -318,12 +344,14 @@ static void test_poll_and_ack(void **state)
     assert_int_equal(n, 1);
 
     /* a poll of park 20003 gets its rows and the vendor's rows for no park, oldest first */
-    assert_int_equal(store_outbox_claim_for_poll(f->st, "200002", "20003", 5000, 60000, 1,
-                                                 on_msg, &s), STORE_OK);
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->st, NULL, "200002", "20003", 5000, 60000, 1, on_msg, &s),
+        STORE_OK);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.ids[0], a);
-    assert_int_equal(store_outbox_claim_for_poll(f->st, "200002", "20003", 5000, 60000, 5,
-                                                 on_msg, &s), STORE_OK);
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->st, NULL, "200002", "20003", 5000, 60000, 5, on_msg, &s),
+        STORE_OK);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.ids[1], any);
     assert_true(other > any);
@@ -331,7 +359,7 @@ static void test_poll_and_ack(void **state)
     assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", 0, &m),
                      STORE_NOT_FOUND);
     r.id = a;
-    assert_int_equal(store_outbox_finish(f->st, &r, 1), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->st, NULL, &r, 1), STORE_OK);
     assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", 0, &m),
                      STORE_OK);
     assert_int_equal(m.id, a);
@@ -354,7 +382,7 @@ static void test_poll_and_ack(void **state)
     assert_int_equal(store_delivery_put(f->st, &d), STORE_OK);
     assert_int_equal(store_outbox_release_all(f->st, 70000), STORE_OK);
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, 70000, 90000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 70000, 90000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 3);
 }
 
@@ -388,6 +416,37 @@ static void test_list(void **state)
     assert_int_equal(total, 0);
 }
 
+/* outbox_enqueue goes through the writer's batch when it runs, and on the handle when not */
+static void test_enqueue_through_the_writer(void **state)
+{
+    struct fx *f = *state;
+    struct outbox_msg m[2];
+    char err[256];
+    int64_t pending = 0, dead = 0;
+
+    if (writer_start(f->path, err, sizeof err) != 0)
+        fail_msg("writer_start: %s", err);
+    assert_int_equal(prep("space_notify",
+                          "{\"park_id\":\"20003\",\"total_space\":5,"
+                          "\"free_space\":1}",
+                          &m[0], NULL),
+                     PLK_OK);
+    assert_int_equal(prep("car_info", "{\"park_id\":\"20003\",\"type\":\"add\"}", &m[1], NULL),
+                     PLK_OK);
+    assert_int_equal(outbox_enqueue(f->st, m, 2), STORE_OK);
+    assert_true(m[0].row.id > 0 && m[1].row.id == m[0].row.id + 1);
+    assert_true(m[0].row.created > 0);
+    writer_stop();
+    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(pending, 2);
+    /* no writer now: the same call writes on the handle itself */
+    assert_int_equal(outbox_enqueue(f->st, m, 1), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(pending, 3);
+    outbox_msg_cleanup(&m[0]);
+    outbox_msg_cleanup(&m[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_and_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_through_the_writer, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,9 @@
  * Batching: while a gate job holds the writer, 63 threads submit at once; they must all land
  * in one more batch (two commits for 64 jobs), and every row must be stored. Isolation: a job
  * that writes and then fails is rolled back alone, its batch mates commit. A batch whose
- * transaction breaks fails whole. Completions travel back through an h2o receiver to the
- * submitting thread's loop, and a job submitted to a stopped writer fails at once. */
+ * transaction breaks fails whole. The WAL is checkpointed beside the writer. Completions travel
+ * back through an h2o receiver to the submitting thread's loop, and a job submitted to a stopped
+ * writer fails at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -97,8 +99,12 @@ static int teardown(void **state)
 static int run_entry(struct writer_job *w, struct store_tx *tx)
 {
     struct tjob *j = (struct tjob *)w;
-    struct store_entry e = {.park_id = "P1", .order_id = j->order_id, .union_id = "200002",
-                            .car_number = j->order_id, .in_time = 1700000000, .empty_plot = 5,
+    struct store_entry e = {.park_id = "P1",
+                            .order_id = j->order_id,
+                            .union_id = "200002",
+                            .car_number = j->order_id,
+                            .in_time = 1700000000,
+                            .empty_plot = 5,
                             .is_report = -1};
     enum store_entry_outcome out;
 
@@ -336,6 +342,39 @@ static void test_done_runs_on_the_receiving_loop(void **state)
     h2o_evloop_destroy(loop);
 }
 
+/* The WAL is copied into the database file while the writer goes on (not in its commits). */
+static void test_checkpoints_beside_the_writer(void **state)
+{
+    struct fx *f = *state;
+    struct stat before, now;
+    char id[32];
+    int n = 0;
+
+    assert_int_equal(stat(f->path, &before), 0);
+    for (int round = 0; round < 100; round++) {
+        struct tjob *jobs[50];
+
+        for (int i = 0; i < 50; i++) {
+            snprintf(id, sizeof id, "W%06d", n++);
+            jobs[i] = new_job(id);
+            writer_submit(&jobs[i]->w);
+        }
+        wait_completed(n);
+        for (int i = 0; i < 50; i++) {
+            assert_int_equal(jobs[i]->w.status, WRITER_COMMITTED);
+            free(jobs[i]);
+        }
+    }
+    for (int tries = 0; tries < 300; tries++) {
+        assert_int_equal(stat(f->path, &now), 0);
+        if (now.st_size > before.st_size + 256 * 1024)
+            break;
+        usleep(10000);
+    }
+    assert_true(now.st_size > before.st_size + 256 * 1024);
+    assert_int_equal(order_exists(f, "W004999"), 1);
+}
+
 static void test_submit_after_stop_fails(void **state)
 {
     struct tjob *j = new_job("late");
@@ -355,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_job_is_rolled_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_batch_fails_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_runs_on_the_receiving_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_beside_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_after_stop_fails, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
