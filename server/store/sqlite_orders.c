@@ -39,8 +39,8 @@ enum qid {
     Q_ROLLBACK_TO,
     Q_BUMP_REV,
     Q_ORDER_KEY,
-    Q_CLOSE_STALE,
-    Q_NEWER_OPEN,
+    Q_OPEN_OF_CAR,
+    Q_CLOSE_ZERO,
     Q_ENTRY_INSERT,
     Q_EXIT_CREATE,
     Q_EXIT_UPDATE,
@@ -85,16 +85,15 @@ static const char *const qsql[Q__COUNT] = {
     [Q_BUMP_REV] = "UPDATE revision SET rev = rev + 1 WHERE id = 1 RETURNING rev",
     [Q_ORDER_KEY] = "SELECT id, state, in_time, out_time, pay_type, total_fen, paid_fen, "
                     "car_number, color FROM orders WHERE park_id = ?1 AND order_id = ?2",
-    [Q_CLOSE_STALE] = "UPDATE orders SET state = 4, out_time = ?4, total_fen = 0, updated = ?5 "
-                      "WHERE park_id = ?1 AND car_number = ?2 AND color = ?3 "
-                      "AND state IN (0, 1) AND in_time <= ?4",
-    [Q_NEWER_OPEN] = "SELECT min(in_time) FROM orders WHERE park_id = ?1 AND car_number = ?2 "
-                     "AND color = ?3 AND state IN (0, 1) AND in_time > ?4",
+    [Q_OPEN_OF_CAR] = "SELECT id, in_time FROM orders WHERE park_id = ?1 AND car_number = ?2 "
+                      "AND color = ?3 AND state IN (0, 1) AND id <> ?4",
+    [Q_CLOSE_ZERO] = "UPDATE orders SET state = 4, out_time = ?2, total_fen = 0, updated = ?3 "
+                     "WHERE id = ?1",
     [Q_ENTRY_INSERT] = "INSERT INTO orders (park_id, order_id, union_id, car_number, color, state, "
                        "in_time, out_time, in_empty_plot, in_remark, inpark_img, car_cost_type, "
                        "uid, uname, in_channel_id, in_is_report, created, updated) VALUES (?1, "
-                       "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                       "?17)",
+                       "?2, ?3, ?4, ?5, 0, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15) "
+                       "ON CONFLICT (park_id, order_id) DO NOTHING RETURNING id",
     [Q_EXIT_CREATE] = "INSERT INTO orders (park_id, order_id, union_id, car_number, color, state, "
                       "in_time, entry_missing, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, 0, "
                       "?6, 1, ?7, ?7) RETURNING id",
@@ -597,54 +596,31 @@ static enum store_result set_plots(struct sqlite_tx *t, const char *park_id, int
     return run(t, Q_PLOTS, "park plots");
 }
 
+static enum store_result close_zero(struct sqlite_tx *t, int64_t id, int64_t at, int64_t now)
+{
+    sqlite3_stmt *q = stmt(t, Q_CLOSE_ZERO);
+
+    if (q == NULL)
+        return STORE_ERROR;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, at);
+    sqlite3_bind_int64(q, 3, now);
+    return run(t, Q_CLOSE_ZERO, "close at zero");
+}
+
+/* The hot path: one insert that is also the duplicate check, one look at the car's open
+ * stays (usually none), the park's free spaces. */
 static enum store_result op_entry_put(struct store_tx *tx, const struct store_entry *e,
                                       enum store_entry_outcome *out)
 {
     struct sqlite_tx *t = to_tx(tx);
-    struct order_key k;
-    int64_t now = now_s(), newer = 0;
-    int state = STORE_ORDER_OPEN;
+    int64_t now = now_s(), id = 0, newer = 0, stale[8];
+    int nstale = 0, rc;
     enum store_result r = enter(t, 1);
     sqlite3_stmt *q;
 
     if (r != STORE_OK)
         return r;
-    r = find_order(t, e->park_id, e->order_id, &k);
-    if (r == STORE_OK) {
-        *out = STORE_ENTRY_DUPLICATE;
-        goto out;
-    }
-    if (r != STORE_NOT_FOUND)
-        goto out;
-    *out = STORE_ENTRY_NEW;
-
-    /* the car's older stays in this park ended when it came in again */
-    if ((q = stmt(t, Q_CLOSE_STALE)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
-    bind_text(q, 1, e->park_id);
-    bind_text(q, 2, e->car_number);
-    sqlite3_bind_int(q, 3, e->color);
-    sqlite3_bind_int64(q, 4, e->in_time);
-    sqlite3_bind_int64(q, 5, now);
-    if ((r = run(t, Q_CLOSE_STALE, "close stale orders")) != STORE_OK)
-        goto out;
-    /* an entry that arrives after a later one of the same car is itself stale */
-    if ((q = stmt(t, Q_NEWER_OPEN)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
-    bind_text(q, 1, e->park_id);
-    bind_text(q, 2, e->car_number);
-    sqlite3_bind_int(q, 3, e->color);
-    sqlite3_bind_int64(q, 4, e->in_time);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-        newer = sqlite3_column_int64(q, 0);
-        state = STORE_ORDER_CLOSED_ZERO;
-    }
-    finish(q);
-
     if ((q = stmt(t, Q_ENTRY_INSERT)) == NULL) {
         r = STORE_ERROR;
         goto out;
@@ -654,21 +630,60 @@ static enum store_result op_entry_put(struct store_tx *tx, const struct store_en
     bind_text(q, 3, e->union_id);
     bind_text(q, 4, e->car_number);
     sqlite3_bind_int(q, 5, e->color);
-    sqlite3_bind_int(q, 6, state);
-    sqlite3_bind_int64(q, 7, e->in_time);
-    sqlite3_bind_int64(q, 8, newer);
-    bind_opt(q, 9, e->empty_plot);
-    bind_text(q, 10, e->remark);
-    bind_text(q, 11, e->inpark_img);
-    bind_opt(q, 12, e->car_cost_type > 0 ? e->car_cost_type : -1);
-    bind_text(q, 13, e->uid);
-    bind_text(q, 14, e->uname);
-    bind_text(q, 15, e->in_channel_id);
-    bind_opt(q, 16, e->is_report);
-    sqlite3_bind_int64(q, 17, now);
-    if ((r = run(t, Q_ENTRY_INSERT, "entry insert")) != STORE_OK)
+    sqlite3_bind_int64(q, 6, e->in_time);
+    bind_opt(q, 7, e->empty_plot);
+    bind_text(q, 8, e->remark);
+    bind_text(q, 9, e->inpark_img);
+    bind_opt(q, 10, e->car_cost_type > 0 ? e->car_cost_type : -1);
+    bind_text(q, 11, e->uid);
+    bind_text(q, 12, e->uname);
+    bind_text(q, 13, e->in_channel_id);
+    bind_opt(q, 14, e->is_report);
+    sqlite3_bind_int64(q, 15, now);
+    if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        id = sqlite3_column_int64(q, 0);
+    else if (rc != SQLITE_DONE)
+        r = map_error(t, "entry insert");
+    finish(q);
+    if (r != STORE_OK)
         goto out;
-    r = set_plots(t, e->park_id, e->empty_plot, now);
+    if (id == 0) { /* (park_id, order_id) exists: nothing was written */
+        *out = STORE_ENTRY_DUPLICATE;
+        goto out;
+    }
+    *out = STORE_ENTRY_NEW;
+
+    /* The car's other open stays in this park: those that began before this entry ended
+     * when the car came in again; one that began after it makes this entry itself stale
+     * (a delayed upload). */
+    do {
+        if ((q = stmt(t, Q_OPEN_OF_CAR)) == NULL) {
+            r = STORE_ERROR;
+            goto out;
+        }
+        bind_text(q, 1, e->park_id);
+        bind_text(q, 2, e->car_number);
+        sqlite3_bind_int(q, 3, e->color);
+        sqlite3_bind_int64(q, 4, id);
+        nstale = 0;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            int64_t other = sqlite3_column_int64(q, 1);
+
+            if (other > e->in_time)
+                newer = newer == 0 || other < newer ? other : newer;
+            else if (nstale < (int)(sizeof stale / sizeof stale[0]))
+                stale[nstale++] = sqlite3_column_int64(q, 0);
+        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            r = map_error(t, "open stays");
+        finish(q);
+        for (int i = 0; i < nstale && r == STORE_OK; i++)
+            r = close_zero(t, stale[i], e->in_time, now);
+    } while (r == STORE_OK && nstale == (int)(sizeof stale / sizeof stale[0]));
+    if (r == STORE_OK && newer != 0)
+        r = close_zero(t, id, newer, now);
+    if (r == STORE_OK)
+        r = set_plots(t, e->park_id, e->empty_plot, now);
 out:
     return leave(t, r);
 }

@@ -255,6 +255,38 @@ class Orders(ServerTestCase):
         self.assertEqual(r["errmsg"], "无权操作该车场")
         self.assertEqual(self.count_rows("order_id = 'F-1'"), 0)
 
+    def test_every_interface_checks_key_and_owner(self):
+        now = self.now
+        calls = [  # (path, data without park_id, envelope B)
+            ("newpark/updatepark", {"type": 1, "empty_plot": 1, "rand": "1.5"}, False),
+            ("getqrcodecloud", {"type": 2, "channel_id": "A1"}, False),
+            ("newpark/setUp", {"nolience_config": {"is_verify": 1}}, False),
+            ("neworder/addorder", {"car_number": "京K00001", "in_time": now - 9,
+                                   "order_id": "K-1", "empty_plot": 1}, False),
+            ("neworder/updateorder", {"car_number": "京K00001", "out_time": now,
+                                      "pay_type": "cash", "empty_plot": 1, "total": "1",
+                                      "order_id": "K-1"}, False),
+            ("neworder/queryescape", {"car_number": "京K00001", "time_temp": now}, True),
+            ("neworder/queryorders", {"order_id": "K-1"}, False),
+            ("neworder/queryOrderState", {"order_id": "K-1", "car_number": "京K00001"}, False),
+        ] + [("neworder/uploadData", dict({"service_name": name}, **extra), False)
+             for name, extra in (
+                 ("correct_business", {"car_number": "京K1", "order_id": "K-1", "type": "1"}),
+                 ("parking_business_count", {}), ("parking_business_list", {}),
+                 ("get_screen_str", {}),
+                 ("get_vip_vehicle_list", {"vip_type": "1", "pageNum": "1", "pageSize": "1"}))]
+        for path, data, top in calls:
+            for park, vendor, key, msg in (("PA", self.a, "0" * 16, "签名错误"),
+                                           ("PA", self.b, None, "无权操作该车场"),
+                                           ("P-none", self.a, None, "云平台车场不存在")):
+                body = dict(data, park_id=park)
+                if top:
+                    r = self.srv.call(path, body, key or vendor.key, union_id=vendor.uid).json
+                else:
+                    r = vendor.call(path, body, key=key)
+                self.assertEqual((r["state"], r["errmsg"]), (0, msg), (path, park, r))
+        self.assertEqual(self.count_rows("order_id = 'K-1'"), 0)
+
     def test_oversized_body(self):
         data = {"car_number": "京F00002", "in_time": self.now - 60, "order_id": "F-big",
                 "empty_plot": 20, "park_id": "PA", "union_id": A_UID, "remark": "x" * 70000}
