@@ -157,15 +157,31 @@ out:
 
 /* ---- replies ---- */
 
-static void reply(struct req *r, int status, json_t *j)
+void admin_reply_json(struct admin_reply *out, int status, json_t *j)
 {
-    r->out->status = status;
-    r->out->body = json_dumps(j, JSON_COMPACT);
+    out->status = status;
+    out->body = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    if (r->out->body == NULL) {
+    if (out->body == NULL) {
         log_error("admin: out of memory building a reply");
         abort();
     }
+}
+
+void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    admin_reply_json(out, status, json_pack("{s:s}", "error", msg));
+}
+
+static void reply(struct req *r, int status, json_t *j)
+{
+    admin_reply_json(r->out, status, j);
 }
 
 static void reply_error(struct req *r, int status, const char *fmt, ...)
@@ -177,9 +193,9 @@ static void reply_error(struct req *r, int status, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reply(r, status, json_pack("{s:s}", "error", msg));
+    admin_reply_error(r->out, status, "%s", msg);
 }
 
 /* A change committed: make it visible to park_check before answering. */

@@ -9,6 +9,7 @@
 #define PARKLINK_ADMIN_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 struct store;
 
@@ -36,6 +37,12 @@ struct admin_reply {
     int status;              /* HTTP status */
     char *body;              /* malloc'd JSON text; caller frees */
 };
+
+/* For the admin_*.c files: set *out to status and the compact text of j (takes the
+ * reference), or to {"error": <printf text>}. Out of memory aborts (server policy). */
+void admin_reply_json(struct admin_reply *out, int status, json_t *j);
+void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepare the admin module on store st (kept for admin_handle; the registry must be
  * initialised on the same store, since every change calls registry_reload). The token: when

@@ -53,13 +53,7 @@ struct ctx {
 
 static void reply(struct ctx *c, int status, json_t *j)
 {
-    c->out->status = status;
-    c->out->body = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (c->out->body == NULL) {
-        log_error("admin: out of memory building a reply");
-        abort();
-    }
+    admin_reply_json(c->out, status, j);
 }
 
 static void reply_error(struct ctx *c, int status, const char *fmt, ...)
@@ -73,7 +67,7 @@ static void reply_error(struct ctx *c, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reply(c, status, json_pack("{s:s}", "error", msg));
+    admin_reply_error(c->out, status, "%s", msg);
 }
 
 static void reply_store(struct ctx *c, enum store_result sr)

@@ -159,37 +159,20 @@ static void log_db(struct sqlite_store *s, const char *what)
     log_error("sqlite: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* Map a failed step to a result; constraint failures are expected and not logged. */
 static enum store_result map_error(struct sqlite_store *s, const char *what)
 {
-    switch (sqlite3_extended_errcode(s->db)) {
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-        return STORE_CONFLICT;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return STORE_FOREIGN_KEY;
-    default:
-        log_db(s, what);
-        return STORE_ERROR;
-    }
+    return store_sqlite_error(s->db, what);
 }
 
 static void done(sqlite3_stmt *q)
 {
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    store_sqlite_reset(q);
 }
 
 /* Run a statement that returns no rows (or whose rows are ignored). */
 static enum store_result run(struct sqlite_store *s, sqlite3_stmt *q, const char *what)
 {
-    int rc = sqlite3_step(q);
-    enum store_result r = STORE_OK;
-
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        r = map_error(s, what);
-    done(q);
-    return r;
+    return store_sqlite_exec(s->db, q, what);
 }
 
 static void bind_text(sqlite3_stmt *q, int i, const char *v)
@@ -208,14 +191,7 @@ static void bind_text_or_null(sqlite3_stmt *q, int i, const char *v)
 
 static void col_text(sqlite3_stmt *q, int i, char *out, size_t size)
 {
-    const unsigned char *t = sqlite3_column_text(q, i);
-    size_t n = t ? (size_t)sqlite3_column_bytes(q, i) : 0;
-
-    if (n >= size)
-        n = size - 1;
-    if (n > 0)
-        memcpy(out, t, n);
-    out[n] = '\0';
+    store_sqlite_col_text(q, i, out, size);
 }
 
 static void read_vendor(sqlite3_stmt *q, struct store_vendor *v)

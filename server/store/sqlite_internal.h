@@ -9,6 +9,9 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
+
+#include "store/store.h"
 
 struct store;
 struct store_tx;
@@ -25,6 +28,20 @@ sqlite3 *store_sqlite_tx_db(struct store_tx *tx);
  * string with static storage). Reset and clear it after use. NULL (logged) if it does not
  * prepare. */
 sqlite3_stmt *store_sqlite_tx_stmt(struct store_tx *tx, const char *sql);
+
+/* Map the connection's error after a failed step: unique/primary-key violations become
+ * STORE_CONFLICT and foreign-key ones STORE_FOREIGN_KEY (expected outcomes, not logged);
+ * anything else is logged with `what` and becomes STORE_ERROR. (sqlite_util.c) */
+enum store_result store_sqlite_error(sqlite3 *db, const char *what);
+
+/* Reset a statement and clear its bindings, ready for its next use. */
+void store_sqlite_reset(sqlite3_stmt *q);
+
+/* Step q to its end, ignoring rows, then reset it; a failure is mapped as above. */
+enum store_result store_sqlite_exec(sqlite3 *db, sqlite3_stmt *q, const char *what);
+
+/* Copy text column i into out (size bytes, always NUL-terminated, truncated to fit). */
+void store_sqlite_col_text(sqlite3_stmt *q, int i, char *out, size_t size);
 
 /* The order sub-interface of the SQLite backend (sqlite_orders.c). */
 extern const struct store_order_ops store_sqlite_order_ops;

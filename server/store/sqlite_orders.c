@@ -226,16 +226,7 @@ static int64_t now_s(void)
 
 static enum store_result map_error(struct sqlite_tx *t, const char *what)
 {
-    switch (sqlite3_extended_errcode(t->db)) {
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-        return STORE_CONFLICT;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return STORE_FOREIGN_KEY;
-    default:
-        log_error("sqlite: %s: %s", what, sqlite3_errmsg(t->db));
-        return STORE_ERROR;
-    }
+    return store_sqlite_error(t->db, what);
 }
 
 static sqlite3_stmt *prepare(struct sqlite_tx *t, const char *sql)
@@ -260,25 +251,15 @@ static sqlite3_stmt *stmt(struct sqlite_tx *t, enum qid id)
 
 static void finish(sqlite3_stmt *q)
 {
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    store_sqlite_reset(q);
 }
 
 /* Run a statement to completion, ignoring rows. */
 static enum store_result run(struct sqlite_tx *t, enum qid id, const char *what)
 {
     sqlite3_stmt *q = stmt(t, id);
-    enum store_result r = STORE_OK;
-    int rc;
 
-    if (q == NULL)
-        return STORE_ERROR;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        ;
-    if (rc != SQLITE_DONE)
-        r = map_error(t, what);
-    finish(q);
-    return r;
+    return q ? store_sqlite_exec(t->db, q, what) : STORE_ERROR;
 }
 
 static void bind_text(sqlite3_stmt *q, int i, const char *v)

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store/sqlite_internal.h"
 #include "store/store_outbox.h"
 
 #define MSG_COLS                                                                                   \
@@ -112,33 +113,17 @@ static struct sqlite_outbox *to_ob(struct store_outbox *ob)
 
 static enum store_result map_error(struct sqlite_outbox *o, const char *what)
 {
-    switch (sqlite3_extended_errcode(o->db)) {
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-    case SQLITE_CONSTRAINT_UNIQUE:
-        return STORE_CONFLICT;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return STORE_FOREIGN_KEY;
-    default:
-        log_error("sqlite outbox: %s: %s", what, sqlite3_errmsg(o->db));
-        return STORE_ERROR;
-    }
+    return store_sqlite_error(o->db, what);
 }
 
 static void done(sqlite3_stmt *q)
 {
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
+    store_sqlite_reset(q);
 }
 
 static enum store_result run(struct sqlite_outbox *o, sqlite3_stmt *q, const char *what)
 {
-    int rc = sqlite3_step(q);
-    enum store_result r = STORE_OK;
-
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        r = map_error(o, what);
-    done(q);
-    return r;
+    return store_sqlite_exec(o->db, q, what);
 }
 
 static enum store_result tx_begin(struct sqlite_outbox *o)
@@ -170,14 +155,7 @@ static void bind_text(sqlite3_stmt *q, int i, const char *v)
 
 static void col_text(sqlite3_stmt *q, int i, char *out, size_t size)
 {
-    const unsigned char *t = sqlite3_column_text(q, i);
-    size_t n = t ? (size_t)sqlite3_column_bytes(q, i) : 0;
-
-    if (n >= size)
-        n = size - 1;
-    if (n > 0)
-        memcpy(out, t, n);
-    out[n] = '\0';
+    store_sqlite_col_text(q, i, out, size);
 }
 
 static void read_msg(sqlite3_stmt *q, struct store_outbox_msg *m)
