@@ -416,10 +416,16 @@ static void bind_vendor(sqlite3_stmt *q, const struct store_vendor *v, int64_t n
     sqlite3_bind_int64(q, 6, rev);
 }
 
-static enum store_result op_vendor_put(struct store *st, const struct store_vendor *v,
-                                       enum store_put_mode mode, int *created)
+/* Binds the columns of a put statement from a row; rows of different tables share the
+ * update-then-insert logic of put_row below. */
+typedef void (*bind_row_fn)(sqlite3_stmt *q, const void *row, int64_t now, int64_t rev);
+
+/* Write a row keyed by text under mode (STORE_INSERT / UPDATE / UPSERT), in one transaction
+ * at a new revision; *created (if not NULL) tells whether it was inserted. */
+static enum store_result put_row(struct sqlite_store *s, enum stmt_id update, enum stmt_id insert,
+                                 bind_row_fn bind, const void *row, enum store_put_mode mode,
+                                 int *created, const char *what)
 {
-    struct sqlite_store *s = to_sqlite(st);
     int64_t rev = 0, now = now_s();
     enum store_result r;
 
@@ -430,35 +436,54 @@ static enum store_result op_vendor_put(struct store *st, const struct store_vend
         return r;
     r = STORE_NOT_FOUND;
     if (mode != STORE_INSERT) {
-        bind_vendor(s->stmt[S_VENDOR_UPDATE], v, now, rev);
-        r = run(s, s->stmt[S_VENDOR_UPDATE], "vendor update");
+        bind(s->stmt[update], row, now, rev);
+        r = run(s, s->stmt[update], what);
         if (r == STORE_OK && sqlite3_changes(s->db) == 0)
             r = STORE_NOT_FOUND;
     }
     if (r == STORE_NOT_FOUND && mode != STORE_UPDATE) {
-        bind_vendor(s->stmt[S_VENDOR_INSERT], v, now, rev);
-        r = run(s, s->stmt[S_VENDOR_INSERT], "vendor insert");
+        bind(s->stmt[insert], row, now, rev);
+        r = run(s, s->stmt[insert], what);
         if (r == STORE_OK && created != NULL)
             *created = 1;
     }
     return tx_end(s, r);
 }
 
-static enum store_result op_vendor_delete(struct store *st, const char *union_id)
+/* Delete the row whose text key is `key` at a new revision; a row still referenced is
+ * STORE_IN_USE, a missing one STORE_NOT_FOUND. */
+static enum store_result delete_row(struct sqlite_store *s, enum stmt_id del, const char *key,
+                                    const char *what)
 {
-    struct sqlite_store *s = to_sqlite(st);
     int64_t rev = 0;
     enum store_result r = tx_begin(s, 1, &rev);
 
     if (r != STORE_OK)
         return r;
-    bind_text(s->stmt[S_VENDOR_DELETE], 1, union_id);
-    r = run(s, s->stmt[S_VENDOR_DELETE], "vendor delete");
+    bind_text(s->stmt[del], 1, key);
+    r = run(s, s->stmt[del], what);
     if (r == STORE_FOREIGN_KEY)
         r = STORE_IN_USE;
     else if (r == STORE_OK && sqlite3_changes(s->db) == 0)
         r = STORE_NOT_FOUND;
     return tx_end(s, r);
+}
+
+static void bind_vendor_row(sqlite3_stmt *q, const void *row, int64_t now, int64_t rev)
+{
+    bind_vendor(q, row, now, rev);
+}
+
+static enum store_result op_vendor_put(struct store *st, const struct store_vendor *v,
+                                       enum store_put_mode mode, int *created)
+{
+    return put_row(to_sqlite(st), S_VENDOR_UPDATE, S_VENDOR_INSERT, bind_vendor_row, v, mode,
+                   created, "vendor put");
+}
+
+static enum store_result op_vendor_delete(struct store *st, const char *union_id)
+{
+    return delete_row(to_sqlite(st), S_VENDOR_DELETE, union_id, "vendor delete");
 }
 
 /* ---- generic list ---- */
@@ -586,51 +611,23 @@ static void bind_park(sqlite3_stmt *q, const struct store_park *p, int64_t now, 
     sqlite3_bind_int64(q, 13, rev);
 }
 
+static void bind_park_row(sqlite3_stmt *q, const void *row, int64_t now, int64_t rev)
+{
+    bind_park(q, row, now, rev);
+}
+
 static enum store_result op_park_put(struct store *st, const struct store_park *p,
                                      enum store_put_mode mode, int *created)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int64_t rev = 0, now = now_s();
-    enum store_result r;
-
-    if (created != NULL)
-        *created = 0;
-    r = tx_begin(s, 1, &rev);
-    if (r != STORE_OK)
-        return r;
-    r = STORE_NOT_FOUND;
-    if (mode != STORE_INSERT) {
-        bind_park(s->stmt[S_PARK_UPDATE], p, now, rev);
-        r = run(s, s->stmt[S_PARK_UPDATE], "park update");
-        if (r == STORE_OK && sqlite3_changes(s->db) == 0)
-            r = STORE_NOT_FOUND;
-    }
-    if (r == STORE_NOT_FOUND && mode != STORE_UPDATE) {
-        bind_park(s->stmt[S_PARK_INSERT], p, now, rev);
-        r = run(s, s->stmt[S_PARK_INSERT], "park insert");
-        if (r == STORE_OK && created != NULL)
-            *created = 1;
-    }
-    return tx_end(s, r);
+    return put_row(to_sqlite(st), S_PARK_UPDATE, S_PARK_INSERT, bind_park_row, p, mode, created,
+                   "park put");
 }
 
+/* Members and reservations of the park go by ON DELETE CASCADE; their triggers leave
+ * tombstones at this revision. */
 static enum store_result op_park_delete(struct store *st, const char *park_id)
 {
-    struct sqlite_store *s = to_sqlite(st);
-    int64_t rev = 0;
-    enum store_result r = tx_begin(s, 1, &rev);
-
-    if (r != STORE_OK)
-        return r;
-    /* members and reservations of the park go by ON DELETE CASCADE; their triggers leave
-     * tombstones at this revision */
-    bind_text(s->stmt[S_PARK_DELETE], 1, park_id);
-    r = run(s, s->stmt[S_PARK_DELETE], "park delete");
-    if (r == STORE_FOREIGN_KEY)
-        r = STORE_IN_USE;
-    else if (r == STORE_OK && sqlite3_changes(s->db) == 0)
-        r = STORE_NOT_FOUND;
-    return tx_end(s, r);
+    return delete_row(to_sqlite(st), S_PARK_DELETE, park_id, "park delete");
 }
 
 static enum store_result op_park_list(struct store *st, const struct store_query *q,
