@@ -212,6 +212,20 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
         }
     }
 
+    if (svc->dir == PLK_DIR_GET) {
+        /* 2.4 and 7 are browser links: print the signed link for a browser to open */
+        st = plk_client_link(&rq, cli_val(cmd, &a, "url"), svc, cli_val(cmd, &a, "union-id"),
+                             key, data);
+        if (st != PLK_OK) {
+            cli_error(cmd, "%s: %s", svc->id, rq.detail[0] ? rq.detail : plk_strerror(st));
+            if (rq.bad_field)
+                explain_field(rq.bad_field);
+            goto out;
+        }
+        printf("%s\n", rq.url);
+        rc = CLI_OK;
+        goto out;
+    }
     st = plk_client_prepare(&rq, cli_val(cmd, &a, "url"), svc, cli_val(cmd, &a, "union-id"), key,
                             data, top);
     if (st != PLK_OK) {

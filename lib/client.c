@@ -681,6 +681,127 @@ out:
     return st;
 }
 
+/* Text of a query-string value: strings as they are, everything else as compact JSON. */
+static char *query_value(const json_t *v)
+{
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+}
+
+/* 2.4: union_id, timestamp (ms) and is_private_cloud where absent, then the sign. */
+static enum plk_status key_time_sign(struct plk_client_request *rq, json_t *q,
+                                     const char *union_id, const char *key)
+{
+    char ts[32], sign[PLK_SIGN_LEN + 1];
+    const json_t *t;
+
+    if (key == NULL) {
+        snprintf(rq->detail, sizeof rq->detail, "2.4 is signed with the vendor key: a key is "
+                                                "required");
+        return PLK_E_INVALID_ARG;
+    }
+    if (json_object_get(q, "union_id") == NULL && union_id != NULL)
+        json_object_set_new(q, "union_id", json_string(union_id));
+    if (json_object_get(q, "timestamp") == NULL) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        json_object_set_new(q, "timestamp",
+                            json_integer((json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
+    }
+    if (json_object_get(q, "is_private_cloud") == NULL)
+        json_object_set_new(q, "is_private_cloud", json_integer(1));
+    t = json_object_get(q, "timestamp");
+    if (json_is_integer(t))
+        snprintf(ts, sizeof ts, "%" JSON_INTEGER_FORMAT, json_integer_value(t));
+    else if (json_is_string(t))
+        snprintf(ts, sizeof ts, "%s", json_string_value(t));
+    else
+        ts[0] = '\0';
+    plk_md5_hex2(key, strlen(key), ts, strlen(ts), sign);
+    json_object_set_new(q, "sign", json_string(sign));
+    return PLK_OK;
+}
+
+enum plk_status plk_client_link(struct plk_client_request *rq, const char *url_base,
+                                const struct plk_service *svc, const char *union_id,
+                                const char *key, const json_t *data)
+{
+    enum plk_status st = PLK_E_NOMEM;
+    json_t *q = NULL, *v;
+    char *base = NULL, *link = NULL;
+    const char *name;
+    size_t len, cap;
+    CURL *curl = NULL;
+
+    if (rq == NULL)
+        return PLK_E_INVALID_ARG;
+    memset(rq, 0, sizeof *rq);
+    if (url_base == NULL || svc == NULL || svc->dir != PLK_DIR_GET || !json_is_object(data)) {
+        snprintf(rq->detail, sizeof rq->detail, "a GET row and a data object are required");
+        return PLK_E_INVALID_ARG;
+    }
+    q = json_deep_copy(data);
+    if (q == NULL)
+        goto out;
+    if (svc->flags & PLK_SVC_KEY_TIME_SIGN) {
+        st = key_time_sign(rq, q, union_id, key);
+        if (st != PLK_OK)
+            goto out;
+    }
+    st = validate(rq, svc, q);
+    if (st != PLK_OK)
+        goto out;
+    st = PLK_E_NOMEM;
+    base = plk_client_url(url_base, svc);
+    curl = curl_easy_init();
+    if (base == NULL || curl == NULL)
+        goto out;
+    len = strlen(base);
+    cap = len + 2;
+    link = malloc(cap);
+    if (link == NULL)
+        goto out;
+    memcpy(link, base, len + 1);
+    json_object_foreach(q, name, v) {
+        char *text = query_value(v), *ek = NULL, *ev = NULL, *bigger;
+        if (text)
+            ek = curl_easy_escape(curl, name, 0), ev = curl_easy_escape(curl, text, 0);
+        free(text);
+        if (ek == NULL || ev == NULL) {
+            curl_free(ek);
+            curl_free(ev);
+            goto out;
+        }
+        cap = len + strlen(ek) + strlen(ev) + 3;
+        bigger = realloc(link, cap);
+        if (bigger == NULL) {
+            curl_free(ek);
+            curl_free(ev);
+            goto out;
+        }
+        link = bigger;
+        len += (size_t)snprintf(link + len, cap - len, "%c%s=%s", strchr(link, '?') ? '&' : '?',
+                                ek, ev);
+        curl_free(ek);
+        curl_free(ev);
+    }
+    rq->body = strdup("");
+    if (rq->body == NULL)
+        goto out;
+    rq->url = link;
+    link = NULL;
+    st = PLK_OK;
+out:
+    if (st == PLK_E_NOMEM && rq->detail[0] == '\0')
+        snprintf(rq->detail, sizeof rq->detail, "out of memory");
+    curl_easy_cleanup(curl);
+    free(link);
+    free(base);
+    json_decref(q);
+    return st;
+}
+
 void plk_client_request_cleanup(struct plk_client_request *rq)
 {
     if (rq == NULL)

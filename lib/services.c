@@ -30,6 +30,7 @@
 #define UNSIGNED PLK_SVC_UNSIGNED
 #define QUESTION PLK_SVC_QUESTION
 #define NO_UNION_ID PLK_SVC_NO_UNION_ID
+#define KEY_TIME_SIGN PLK_SVC_KEY_TIME_SIGN
 
 /* pass 1: one field array per service */
 #define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                     \

@@ -181,7 +181,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         }
         if ((sock = h2o_evloop_socket_accept(listener)) == NULL)
             return;
-        if ((c = malloc(sizeof *c)) == NULL) {
+        if ((c = calloc(1, sizeof *c)) == NULL) { /* h2o asserts the link starts unlinked */
             h2o_socket_close(sock);
             return;
         }

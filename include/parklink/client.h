@@ -93,6 +93,17 @@ enum plk_status plk_client_reply_json(const struct plk_client_reply *reply, json
  * Returns a malloc'd string (caller frees) or NULL on allocation failure or NULL input. */
 char *plk_client_url(const char *url_base, const struct plk_service *svc);
 
+/* The browser link of a GET row (2.4 gettoken, 7 getlicence): url_base + the row's path +
+ * "?" + every member of data (borrowed) as name=value, URL-encoded, in data's order. For
+ * 2.4 (PLK_SVC_KEY_TIME_SIGN) union_id is added when absent, `timestamp` (milliseconds) is
+ * set to now when absent, `is_private_cloud` defaults to 1, and `sign` = upper(md5(key +
+ * timestamp)) (spec 1.2.6). The result is validated against the row first (rq->bad_field
+ * and rq->detail on PLK_E_FIELD_*). On success rq->url is the link (owned) and rq->body is
+ * "" (nothing to POST). Free with plk_client_request_cleanup(). */
+enum plk_status plk_client_link(struct plk_client_request *rq, const char *url_base,
+                                const struct plk_service *svc, const char *union_id,
+                                const char *key, const json_t *data);
+
 /* Build the exact request for one service row, without sending it.
  * data (borrowed, not modified) is the `data` object (an array only for envelope D rows);
  * top (borrowed, may be NULL) holds extra top-level members that the signature does not

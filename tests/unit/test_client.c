@@ -467,6 +467,53 @@ static void test_transport_error(void **state)
     json_decref(data);
 }
 
+/* 2.4 and 7 are browser links: the 2.4 link carries sign = md5(KEY + timestamp) (vector V8),
+ * values are URL-encoded, and a bad field is named before anything is built. */
+static void test_browser_links(void **state)
+{
+    struct plk_client_request rq;
+    json_t *data = json_pack("{s:s,s:I}", "park_id", "20003", "timestamp",
+                             (json_int_t)1584082770000LL);
+
+    assert_int_equal(plk_client_link(&rq, "https://beta.bolink.club/unionapi/",
+                                     plk_service_by_id("gettoken"), "200002", "1232FDA8DCD1E3D7",
+                                     data),
+                     PLK_OK);
+    assert_string_equal(rq.url, "https://beta.bolink.club/web/parkingos/gettoken?park_id=20003&"
+                                "timestamp=1584082770000&union_id=200002&is_private_cloud=1&"
+                                "sign=0F1A106C865E84863EC862DD93FE1156");
+    assert_string_equal(rq.body, "");
+    plk_client_request_cleanup(&rq);
+    assert_int_equal(plk_client_link(&rq, "http://h", plk_service_by_id("gettoken"), "200002",
+                                     NULL, data),
+                     PLK_E_INVALID_ARG);
+    plk_client_request_cleanup(&rq);
+    json_decref(data);
+
+    data = json_pack("{s:s}", "redirectUrl", "http://a.b/c?d=1&e=中");
+    assert_int_equal(plk_client_link(&rq, "http://h", plk_service_by_id("getlicence"), NULL,
+                                     NULL, data),
+                     PLK_OK);
+    assert_string_equal(rq.url,
+                        "http://h/unionapi/getlicence?redirectUrl=http%3A%2F%2Fa.b%2Fc%3Fd%3D1%26e"
+                        "%3D%E4%B8%AD");
+    plk_client_request_cleanup(&rq);
+    json_decref(data);
+
+    data = json_pack("{s:s}", "other", "x");
+    assert_int_equal(plk_client_link(&rq, "http://h", plk_service_by_id("getlicence"), NULL,
+                                     NULL, data),
+                     PLK_E_FIELD_MISSING);
+    assert_string_equal(rq.bad_field->name, "redirectUrl");
+    plk_client_request_cleanup(&rq);
+    /* a POST row is not a link */
+    assert_int_equal(plk_client_link(&rq, "http://h", plk_service_by_id("park_check"), NULL,
+                                     NULL, data),
+                     PLK_E_INVALID_ARG);
+    plk_client_request_cleanup(&rq);
+    json_decref(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_envelope_d_array),
         cmocka_unit_test(test_reply_json),
         cmocka_unit_test(test_transport_error),
+        cmocka_unit_test(test_browser_links),
     };
     int rc;
 

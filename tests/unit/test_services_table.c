@@ -262,13 +262,14 @@ static void test_flags_consistent(void **state)
         const struct plk_field *uid = plk_service_field(s, "union_id");
         const struct plk_field *sname = plk_service_field(s, "service_name");
         int schemes = has_flag(s, PLK_SVC_SIGNED) + has_flag(s, PLK_SVC_LEGACY_SIGN) +
-                      has_flag(s, PLK_SVC_UNSIGNED);
+                      has_flag(s, PLK_SVC_UNSIGNED) + has_flag(s, PLK_SVC_KEY_TIME_SIGN);
 
         /* one signature scheme each; 2.4 alone has its own MD5(KEY + timestamp) */
-        if (strcmp(s->id, "gettoken") == 0)
-            assert_int_equal(schemes, 0);
-        else if (schemes != 1)
-            fail_msg("row %s: needs exactly one of SIGNED/LEGACY_SIGN/UNSIGNED", s->id);
+        if (schemes != 1)
+            fail_msg("row %s: needs exactly one of SIGNED/LEGACY_SIGN/UNSIGNED/KEY_TIME_SIGN",
+                     s->id);
+        if (has_flag(s, PLK_SVC_KEY_TIME_SIGN) && strcmp(s->id, "gettoken") != 0)
+            fail_msg("row %s: only 2.4 signs KEY + timestamp", s->id);
 
         /* signed messages that carry park_id are checked against the park's owner; 2.1
          * publishes a park that does not exist yet */
