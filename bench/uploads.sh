@@ -22,6 +22,7 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+LIGHT_CONNECTIONS=${LIGHT_CONNECTIONS:-4}   # upload connections of the moderate-load phase
 THREADS=${THREADS:-2}
 BODIES=${BODIES:-400000}
 PLK_PORT=${PLK_PORT:-18083}
@@ -94,7 +95,7 @@ case "$reply" in *'"state":1'*) ;; *) echo "uploads.sh: unexpected reply $reply"
 
 # uploads WRK_THREADS BODIES_FILE OUT -> ACKED/s and p99 in the globals UPS, UP99
 uploads() {
-    WRK_THREADS=$1 BODIES_FILE=$2 wrk -t"$1" -c"$CONNECTIONS" -d"${DURATION}s" \
+    WRK_THREADS=$1 BODIES_FILE=$2 wrk -t"$1" -c"${4:-$CONNECTIONS}" -d"${DURATION}s" \
         -s "$ROOT/bench/uploads.lua" "$URL/unionapi/neworder/addorder" >"$3"
 }
 parse_uploads() { # OUT
@@ -133,6 +134,23 @@ parse_uploads "$TMP/up-both.txt"
 printf "  park_check with uploads %8s req/s            p99 %7s ms\n" "$PCS" "$PC99"
 printf "  uploads with park_check %8s acknowledged/s   p99 %7s ms   (%s)\n" "$UPS" "$UP99" \
     "$UPFAIL"
+PCS_BOTH=$PCS
+
+# a moderate upload load (few connections: bounded by the group-commit round trip, not by
+# CPU) beside park_check at full speed
+make_bodies c "$TMP/bodies-c.txt"
+uploads 1 "$TMP/bodies-c.txt" "$TMP/up-light.txt" "$LIGHT_CONNECTIONS" &
+UP_WRK=$!
+park_check "$TMP/pc-light.txt"
+wait "$UP_WRK"
+parse_check "$TMP/pc-light.txt"
+parse_uploads "$TMP/up-light.txt"
+PCS_LIGHT=$PCS
+printf "  park_check with %d-conn uploads %8s req/s     p99 %7s ms\n" "$LIGHT_CONNECTIONS" \
+    "$PCS" "$PC99"
+printf "  those uploads           %8s acknowledged/s   p99 %7s ms   (%s)\n" "$UPS" "$UP99" \
+    "$UPFAIL"
+PCS=$PCS_BOTH
 
 kill "$PLK_PID"
 wait "$PLK_PID" 2>/dev/null || true
@@ -144,4 +162,6 @@ echo "ratio to the SQLite anchor $(python3 -c "print('%.2f' % ($UPS_ALONE / $ANC
      "($ANCHOR_RPS rows/s)"
 echo "park_check under uploads   $(python3 -c "print('%.2f' % ($PCS / $PCS_ALONE))") of alone" \
      "($PCS vs $PCS_ALONE req/s)"
+echo "park_check under ${LIGHT_CONNECTIONS}-conn uploads $(python3 -c "print('%.2f' % ($PCS_LIGHT / $PCS_ALONE))") of alone" \
+     "($PCS_LIGHT vs $PCS_ALONE req/s)"
 grep -h "writer:" "$TMP/parklinkd.log" | tail -1 || true

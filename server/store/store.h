@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Field caps, in bytes (not counting the NUL). Validation lives in the admin_*.c files; a backend MAY
- * assume rows it is given respect them and MUST NOT return rows that break them. */
+/* Field caps, in bytes (not counting the NUL). Validation lives in the admin_*.c files; a
+ * backend MAY assume rows it is given respect them and MUST NOT return rows that break
+ * them. */
 #define STORE_UNION_ID_MAX 20 /* decimal digits */
 #define STORE_UKEY_MAX 64
 #define STORE_PARK_ID_MAX 64
