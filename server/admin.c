@@ -201,6 +201,16 @@ void admin_store_error(struct req *r, enum store_result sr, const char *what)
     }
 }
 
+void admin_deleted_id(struct req *r, enum store_result sr, int64_t id, const char *what)
+{
+    if (sr == STORE_OK)
+        admin_committed(r, 200, json_pack("{s:b,s:I}", "deleted", 1, "id", (json_int_t)id));
+    else if (sr == STORE_NOT_FOUND)
+        admin_error(r, 404, "no %s with id %" PRId64, what, id);
+    else
+        admin_store_error(r, sr, what);
+}
+
 void admin_bad_method(struct req *r)
 {
     admin_error(r, 405, "method %s is not allowed here", r->method);
@@ -225,15 +235,10 @@ json_t *admin_msg_or_null(const char *s)
 
 const char *admin_param(const struct req *r, const char *name)
 {
-    for (int i = 0; i < r->nparams; i++) {
-        if (strcmp(r->params[i].key, name) == 0)
-            return r->params[i].val;
-    }
-    return NULL;
+    return admin_param_find(r->params, r->nparams, name);
 }
 
-/* Percent-decode with libcurl; NULL if the result holds a NUL byte (or on no memory). */
-static char *decode(const char *s, size_t n)
+char *admin_decode(const char *s, size_t n)
 {
     int len = 0;
     char *d = curl_easy_unescape(NULL, s, (int)n, &len);
@@ -245,32 +250,53 @@ static char *decode(const char *s, size_t n)
     return d;
 }
 
-static int parse_query(struct req *r, const char *q, size_t n)
+int admin_parse_query(const char *q, size_t n, struct admin_param *out, int max, int *count)
 {
     size_t i = 0;
 
+    *count = 0;
     while (q != NULL && i < n) {
         size_t j = i, eq;
 
         while (j < n && q[j] != '&')
             j++;
         if (j > i) {
-            if (r->nparams == ADMIN_MAX_PARAMS)
-                return admin_bad(r, "too many query parameters (at most %d)", ADMIN_MAX_PARAMS);
+            if (*count == max)
+                return -1;
             for (eq = i; eq < j && q[eq] != '='; eq++)
                 ;
-            r->params[r->nparams].key = decode(q + i, eq - i);
-            r->params[r->nparams].val = decode(q + eq + (eq < j), j - eq - (eq < j));
-            if (r->params[r->nparams].key == NULL || r->params[r->nparams].val == NULL) {
-                curl_free(r->params[r->nparams].key);
-                curl_free(r->params[r->nparams].val);
-                return admin_bad(r, "bad percent-encoding in the query string");
+            out[*count].key = admin_decode(q + i, eq - i);
+            out[*count].val = admin_decode(q + eq + (eq < j), j - eq - (eq < j));
+            if (out[*count].key == NULL || out[*count].val == NULL) {
+                curl_free(out[*count].key);
+                curl_free(out[*count].val);
+                return -2;
             }
-            r->nparams++;
+            (*count)++;
         }
         i = j + 1;
     }
     return 0;
+}
+
+const char *admin_param_find(const struct admin_param *params, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(params[i].key, name) == 0)
+            return params[i].val;
+    return NULL;
+}
+
+static int parse_query(struct req *r, const char *q, size_t n)
+{
+    switch (admin_parse_query(q, n, r->params, ADMIN_MAX_PARAMS, &r->nparams)) {
+    case -1:
+        return admin_bad(r, "too many query parameters (at most %d)", ADMIN_MAX_PARAMS);
+    case -2:
+        return admin_bad(r, "bad percent-encoding in the query string");
+    default:
+        return 0;
+    }
 }
 
 int admin_check_params(struct req *r, const char *const *allowed)
@@ -441,7 +467,7 @@ void admin_handle(const struct admin_request *rq, struct admin_reply *out)
                     (int)(n > 200 ? 200 : n), p);
         goto out;
     }
-    if (rest > 0 && (r.key = decode(p + seg_len + 1, rest)) == NULL) {
+    if (rest > 0 && (r.key = admin_decode(p + seg_len + 1, rest)) == NULL) {
         admin_error(&r, 404, "bad percent-encoding in the path");
         goto out;
     }

@@ -44,6 +44,23 @@ void admin_reply_json(struct admin_reply *out, int status, json_t *j);
 void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Percent-decode n bytes of a path segment or query value (libcurl); malloc'd (curl_free),
+ * or NULL if the result would hold a NUL byte or memory ran out. */
+char *admin_decode(const char *s, size_t n);
+
+/* One decoded query-string pair; both strings are curl_free'd by the caller. */
+struct admin_param {
+    char *key, *val;
+};
+
+/* Split the query string q (n bytes) at '&' and percent-decode each name=value into out
+ * (at most max pairs; *count receives how many). 0 ok; -1 more than max pairs; -2 a bad
+ * percent-encoding. Pairs decoded before a failure stay in out (count says how many). */
+int admin_parse_query(const char *q, size_t n, struct admin_param *out, int max, int *count);
+
+/* The value of the first pair named name, or NULL. */
+const char *admin_param_find(const struct admin_param *params, int n, const char *name);
+
 /* Prepare the admin module on store st (kept for admin_handle; the registry must be
  * initialised on the same store, since every change calls registry_reload). The token: when
  * given_token is not NULL it becomes the admin token (its SHA-256 replaces the stored one; 1-256

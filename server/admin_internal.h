@@ -15,16 +15,12 @@
 
 #define ADMIN_MAX_PARAMS 16
 
-struct param {
-    char *key, *val;
-};
-
 /* One request being handled (admin_handle owns it and frees key, params and body). */
 struct req {
     const char *method;
     struct store *st; /* the admin's store (admin_init) */
     char *key;        /* decoded item segment (/vendors/{key}), or NULL */
-    struct param params[ADMIN_MAX_PARAMS];
+    struct admin_param params[ADMIN_MAX_PARAMS];
     int nparams;
     json_t *body; /* for POST/PUT/PATCH: the decoded object */
     struct admin_reply *out;
@@ -41,6 +37,9 @@ void admin_error(struct req *r, int status, const char *fmt, ...)
 void admin_committed(struct req *r, int status, json_t *j);
 /* 404 / 409 / 500 for a store result other than STORE_OK; what names the record. */
 void admin_store_error(struct req *r, enum store_result sr, const char *what);
+/* Answer a delete by numeric id (the plate tables): 200 {"deleted":true,"id":N} once
+ * committed (visible to park_check), 404 naming `what`, or the store error. */
+void admin_deleted_id(struct req *r, enum store_result sr, int64_t id, const char *what);
 void admin_bad_method(struct req *r);
 /* Record a validation error in r->err; returns -1 for `return admin_bad(...)`. */
 int admin_bad(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

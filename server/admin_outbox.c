@@ -33,10 +33,6 @@
 #define ASK_TIMEOUT_MAX 60000
 #define MAX_PARAMS 16
 
-struct param {
-    char *key, *val;
-};
-
 struct ctx {
     struct store *st;
     const struct admin_request *rq;
@@ -44,7 +40,7 @@ struct ctx {
     const char *method;
     char *seg[4]; /* decoded path segments */
     int nseg;
-    struct param params[MAX_PARAMS];
+    struct admin_param params[MAX_PARAMS];
     int nparams;
     json_t *body;
 };
@@ -77,18 +73,6 @@ static void reply_store(struct ctx *c, enum store_result sr)
 
 /* ---- path and query ---- */
 
-static char *decode(const char *s, size_t n)
-{
-    int len = 0;
-    char *d = curl_easy_unescape(NULL, s, (int)n, &len);
-
-    if (d != NULL && strlen(d) != (size_t)len) {
-        curl_free(d);
-        d = NULL;
-    }
-    return d;
-}
-
 /* Split the path into decoded segments; -1 if there are too many or one does not decode. */
 static int split_path(struct ctx *c, const char *p, size_t n)
 {
@@ -105,7 +89,7 @@ static int split_path(struct ctx *c, const char *p, size_t n)
         }
         for (j = i; j < n && p[j] != '/'; j++)
             ;
-        if (c->nseg == 4 || (c->seg[c->nseg] = decode(p + i, j - i)) == NULL)
+        if (c->nseg == 4 || (c->seg[c->nseg] = admin_decode(p + i, j - i)) == NULL)
             return -1;
         c->nseg++;
         i = j;
@@ -113,40 +97,9 @@ static int split_path(struct ctx *c, const char *p, size_t n)
     return 0;
 }
 
-static int parse_query(struct ctx *c, const char *q, size_t n)
-{
-    size_t i = 0;
-
-    while (q != NULL && i < n) {
-        size_t j = i, eq;
-
-        while (j < n && q[j] != '&')
-            j++;
-        if (j > i) {
-            if (c->nparams == MAX_PARAMS)
-                return -1;
-            for (eq = i; eq < j && q[eq] != '='; eq++)
-                ;
-            c->params[c->nparams].key = decode(q + i, eq - i);
-            c->params[c->nparams].val = decode(q + eq + (eq < j), j - eq - (eq < j));
-            if (c->params[c->nparams].key == NULL || c->params[c->nparams].val == NULL) {
-                curl_free(c->params[c->nparams].key);
-                curl_free(c->params[c->nparams].val);
-                return -1;
-            }
-            c->nparams++;
-        }
-        i = j + 1;
-    }
-    return 0;
-}
-
 static const char *param(const struct ctx *c, const char *name)
 {
-    for (int i = 0; i < c->nparams; i++)
-        if (strcmp(c->params[i].key, name) == 0)
-            return c->params[i].val;
-    return NULL;
+    return admin_param_find(c->params, c->nparams, name);
 }
 
 /* Refuse unknown query parameters; 0 ok, -1 replied. */
@@ -975,7 +928,8 @@ void admin_outbox_handle(struct store *st, const struct admin_request *rq, struc
         reply_error(&c, 404, "unknown admin path");
         goto out;
     }
-    if (parse_query(&c, rq->query, rq->query ? rq->query_len : 0) != 0) {
+    if (admin_parse_query(rq->query, rq->query ? rq->query_len : 0, c.params, MAX_PARAMS,
+                          &c.nparams) != 0) {
         reply_error(&c, 400,
                     "bad query string (bad percent-encoding, or more than %d "
                     "parameters)",

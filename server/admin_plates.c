@@ -211,13 +211,7 @@ void admin_blacklist_item(struct req *r)
         else
             admin_store_error(r, sr, "blacklist entry");
     } else if (strcmp(r->method, "DELETE") == 0) {
-        sr = store_blacklist_delete(r->st, id);
-        if (sr == STORE_OK)
-            admin_committed(r, 200, json_pack("{s:b,s:I}", "deleted", 1, "id", (json_int_t)id));
-        else if (sr == STORE_NOT_FOUND)
-            admin_error(r, 404, "no blacklist entry with id %" PRId64, id);
-        else
-            admin_store_error(r, sr, "blacklist entry");
+        admin_deleted_id(r, store_blacklist_delete(r->st, id), id, "blacklist entry");
     } else {
         admin_bad_method(r);
     }
@@ -326,13 +320,7 @@ void admin_members_item(struct req *r)
             member_result(r, store_member_update(r->st, &m), &m, 200);
         }
     } else if (strcmp(r->method, "DELETE") == 0) {
-        sr = store_member_delete(r->st, id);
-        if (sr == STORE_OK)
-            admin_committed(r, 200, json_pack("{s:b,s:I}", "deleted", 1, "id", (json_int_t)id));
-        else if (sr == STORE_NOT_FOUND)
-            admin_error(r, 404, "no member with id %" PRId64, id);
-        else
-            admin_store_error(r, sr, "member");
+        admin_deleted_id(r, store_member_delete(r->st, id), id, "member");
     } else {
         admin_bad_method(r);
     }
@@ -472,13 +460,7 @@ void admin_reservations_item(struct req *r)
             reservation_result(r, store_reservation_update(r->st, &v), &v, 200);
         }
     } else if (strcmp(r->method, "DELETE") == 0) {
-        sr = store_reservation_delete(r->st, id);
-        if (sr == STORE_OK)
-            admin_committed(r, 200, json_pack("{s:b,s:I}", "deleted", 1, "id", (json_int_t)id));
-        else if (sr == STORE_NOT_FOUND)
-            admin_error(r, 404, "no reservation with id %" PRId64, id);
-        else
-            admin_store_error(r, sr, "reservation");
+        admin_deleted_id(r, store_reservation_delete(r->st, id), id, "reservation");
     } else {
         admin_bad_method(r);
     }

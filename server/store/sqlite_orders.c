@@ -907,46 +907,44 @@ static enum store_result each_order(struct sqlite_tx *t, sqlite3_stmt *q, store_
     return r;
 }
 
-static enum store_result op_order_get(struct store_tx *tx, const char *park_id,
-                                      const char *order_id, store_order_cb cb, void *arg)
+/* Run read statement id with its text parameters (one or two; k2 may be NULL) in a read
+ * session and hand every order row to cb; *rows (if not NULL) counts them. */
+static enum store_result orders_where(struct store_tx *tx, enum qid id, const char *k1,
+                                      const char *k2, store_order_cb cb, void *arg, int *rows,
+                                      const char *what)
 {
     struct sqlite_tx *t = to_tx(tx);
     enum store_result r = enter(t, 0);
     sqlite3_stmt *q;
-    int rows = 0;
 
     if (r != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_ORDER_GET)) == NULL) {
+    if ((q = stmt(t, id)) == NULL) {
         r = STORE_ERROR;
         goto out;
     }
-    bind_text(q, 1, park_id);
-    bind_text(q, 2, order_id);
-    r = each_order(t, q, cb, arg, &rows, "order get");
-    if (r == STORE_OK && rows == 0)
-        r = STORE_NOT_FOUND;
+    bind_text(q, 1, k1);
+    if (k2 != NULL)
+        bind_text(q, 2, k2);
+    r = each_order(t, q, cb, arg, rows, what);
 out:
     return leave(t, r);
+}
+
+static enum store_result op_order_get(struct store_tx *tx, const char *park_id,
+                                      const char *order_id, store_order_cb cb, void *arg)
+{
+    int rows = 0;
+    enum store_result r =
+        orders_where(tx, Q_ORDER_GET, park_id, order_id, cb, arg, &rows, "order get");
+
+    return r == STORE_OK && rows == 0 ? STORE_NOT_FOUND : r;
 }
 
 static enum store_result op_escapes(struct store_tx *tx, const char *car_number, store_order_cb cb,
                                     void *arg)
 {
-    struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 0);
-    sqlite3_stmt *q;
-
-    if (r != STORE_OK)
-        return r;
-    if ((q = stmt(t, Q_ESCAPES)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
-    bind_text(q, 1, car_number);
-    r = each_order(t, q, cb, arg, NULL, "escapes");
-out:
-    return leave(t, r);
+    return orders_where(tx, Q_ESCAPES, car_number, NULL, cb, arg, NULL, "escapes");
 }
 
 static enum store_result op_open_count(struct store_tx *tx, const char *park_id, int64_t *n)
@@ -974,20 +972,7 @@ out:
 static enum store_result op_open_list(struct store_tx *tx, const char *park_id, store_order_cb cb,
                                       void *arg)
 {
-    struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 0);
-    sqlite3_stmt *q;
-
-    if (r != STORE_OK)
-        return r;
-    if ((q = stmt(t, Q_OPEN_LIST)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
-    bind_text(q, 1, park_id);
-    r = each_order(t, q, cb, arg, NULL, "open list");
-out:
-    return leave(t, r);
+    return orders_where(tx, Q_OPEN_LIST, park_id, NULL, cb, arg, NULL, "open list");
 }
 
 /* 4.1: the WHERE clause depends on the filters given, so the statements are built per call
