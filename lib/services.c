@@ -33,12 +33,14 @@
 #define KEY_TIME_SIGN PLK_SVC_KEY_TIME_SIGN
 
 /* pass 1: one field array per service */
-#define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                     \
+#define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                        \
     static const struct plk_field fields_##id[] = {
 #define FIELD(name, type, req, max, allowed, meaning) {name, type, req, max, allowed, meaning},
-#define END(id)                                                                                 \
-    {NULL, PLK_T_ANY, 0, 0, NULL, NULL}                                                         \
-    }                                                                                           \
+#define END(id)                                                                                    \
+    {                                                                                              \
+        NULL, PLK_T_ANY, 0, 0, NULL, NULL                                                          \
+    }                                                                                              \
+    }                                                                                              \
     ;
 #include "services.def"
 #undef SERVICE
@@ -46,9 +48,11 @@
 #undef END
 
 /* pass 2: the table */
-#define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                     \
-    {0,  #id, section, dir, path, sname, flags, env, title, title_zh, fields_##id,              \
-     sizeof(fields_##id) / sizeof(fields_##id[0]) - 1},
+#define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                        \
+    {                                                                                              \
+        0,     #id,      section,     dir,                                                         \
+        path,  sname,    flags,       env,                                                         \
+        title, title_zh, fields_##id, sizeof(fields_##id) / sizeof(fields_##id[0]) - 1},
 #define FIELD(name, type, req, max, allowed, meaning)
 #define END(id)
 static struct plk_service table[] = {
@@ -160,29 +164,24 @@ static int is_num_text(const char *s, size_t len)
     return *end == '\0';
 }
 
-/* Text form of a scalar for length and enum checks: strings as they are, numbers as printed
- * in the canonical integer form. Returns 0 if v is not a scalar with a text form. */
-static int scalar_text(const json_t *v, char *buf, size_t cap, const char **s, size_t *len)
+/* Text form of a scalar for length and enum checks: strings as they are, integers in their
+ * canonical form, reals in the shortest form that reads back the same. Returns 0 if v has no
+ * text form. */
+static int scalar_text(const struct plk_value *v, char *buf, size_t cap, const char **s,
+                       size_t *len)
 {
-    if (json_is_string(v)) {
-        *s = json_string_value(v);
-        *len = json_string_length(v);
+    if (v->kind == PLK_K_STR || v->kind == PLK_K_INT) {
+        *s = v->text;
+        *len = v->len;
         return 1;
     }
-    if (json_is_integer(v)) {
-        int n = snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        *s = buf;
-        *len = (size_t)n;
-        return 1;
-    }
-    if (json_is_real(v)) {
-        /* shortest form that reads back the same: 0.99 counts 4 characters, not the 19 of
-         * "%.17g" (5.12 prints a maximum of 15 for recharge_money and sends 0.99) */
-        double d = json_real_value(v);
+    if (v->kind == PLK_K_REAL) {
+        /* 0.99 counts 4 characters, not the 19 of "%.17g" (5.12 prints a maximum of 15 for
+         * recharge_money and sends 0.99) */
         int n = 0;
         for (int prec = 15; prec <= 17; prec++) {
-            n = snprintf(buf, cap, "%.*g", prec, d);
-            if (strtod(buf, NULL) == d)
+            n = snprintf(buf, cap, "%.*g", prec, v->d);
+            if (strtod(buf, NULL) == v->d)
                 break;
         }
         *s = buf;
@@ -207,44 +206,40 @@ static int allowed_has(const char *allowed, const char *s, size_t len)
     return 0;
 }
 
-static enum plk_status check_field(const struct plk_field *f, const json_t *v)
+static enum plk_status check_field(const struct plk_field *f, const struct plk_value *v)
 {
     char buf[64];
     const char *s = NULL;
     size_t len = 0;
     int has_text = scalar_text(v, buf, sizeof buf, &s, &len);
+    int is_number = v->kind == PLK_K_INT || v->kind == PLK_K_REAL;
 
     switch (f->type) {
     case PLK_T_STR:
-        if (!json_is_string(v) && !json_is_number(v))
+        if (v->kind != PLK_K_STR && !is_number)
             return PLK_E_FIELD_TYPE;
         break;
     case PLK_T_INT:
-        if (json_is_integer(v))
+        if (v->kind == PLK_K_INT)
             break;
-        if (json_is_real(v)) { /* 1.0 is an integer written with a decimal point */
-            double d = json_real_value(v);
-            if (d != (double)(long long)d)
-                return PLK_E_FIELD_TYPE;
+        if (v->kind == PLK_K_REAL) { /* 1.0 is an integer written with a decimal point */
+            if (!(v->d > -9.2e18 && v->d < 9.2e18) || v->d != (double)(long long)v->d)
+                return PLK_E_FIELD_TYPE; /* a fraction, or beyond 64 bits (no cast then) */
             break;
         }
-        if (!json_is_string(v) || !is_int_text(s, len))
+        if (v->kind != PLK_K_STR || !is_int_text(s, len))
             return PLK_E_FIELD_TYPE;
         break;
     case PLK_T_NUM:
-        if (json_is_number(v))
+        if (is_number)
             break;
-        if (!json_is_string(v) || !is_num_text(s, len))
+        if (v->kind != PLK_K_STR || !is_num_text(s, len))
             return PLK_E_FIELD_TYPE;
         break;
     case PLK_T_OBJ:
-        if (!json_is_object(v))
-            return PLK_E_FIELD_TYPE;
-        return PLK_OK;
+        return v->kind == PLK_K_OBJ ? PLK_OK : PLK_E_FIELD_TYPE;
     case PLK_T_ARR:
-        if (!json_is_array(v))
-            return PLK_E_FIELD_TYPE;
-        return PLK_OK;
+        return v->kind == PLK_K_ARR ? PLK_OK : PLK_E_FIELD_TYPE;
     case PLK_T_ANY:
         break;
     }
@@ -257,21 +252,23 @@ static enum plk_status check_field(const struct plk_field *f, const json_t *v)
     return PLK_OK;
 }
 
-enum plk_status plk_service_validate(const struct plk_service *svc, const json_t *data,
-                                     const struct plk_field **bad)
+/* The one validation loop; `get` finds a member of data by name (0: absent). */
+typedef int (*member_fn)(void *ctx, const char *name, struct plk_value *out, char buf[32]);
+
+static enum plk_status validate(const struct plk_service *svc, member_fn get, void *ctx,
+                                const struct plk_field **bad)
 {
-    if (!json_is_object(data))
-        return PLK_E_DATA_NOT_OBJECT;
     for (size_t i = 0; i < svc->nfields; i++) {
         const struct plk_field *f = &svc->fields[i];
-        const json_t *v = json_object_get(data, f->name);
+        struct plk_value v;
+        char buf[32];
         enum plk_status st = PLK_OK;
-        if (v == NULL || json_is_null(v) ||
-            (json_is_string(v) && json_string_length(v) == 0)) {
+        if (!get(ctx, f->name, &v, buf) || v.kind == PLK_K_NULL ||
+            (v.kind == PLK_K_STR && v.len == 0)) {
             if (f->required)
                 st = PLK_E_FIELD_MISSING;
         } else {
-            st = check_field(f, v);
+            st = check_field(f, &v);
         }
         if (st != PLK_OK) {
             if (bad)
@@ -280,4 +277,35 @@ enum plk_status plk_service_validate(const struct plk_service *svc, const json_t
         }
     }
     return PLK_OK;
+}
+
+static int json_member(void *ctx, const char *name, struct plk_value *out, char buf[32])
+{
+    const json_t *v = json_object_get(ctx, name);
+    if (v == NULL)
+        return 0;
+    plk_value_of_json(v, out, buf);
+    return 1;
+}
+
+static int envelope_member(void *ctx, const char *name, struct plk_value *out, char buf[32])
+{
+    return plk_envelope_member(ctx, name, out, buf);
+}
+
+enum plk_status plk_service_validate(const struct plk_service *svc, const json_t *data,
+                                     const struct plk_field **bad)
+{
+    if (!json_is_object(data))
+        return PLK_E_DATA_NOT_OBJECT;
+    return validate(svc, json_member, (void *)data, bad);
+}
+
+enum plk_status plk_service_validate_envelope(const struct plk_service *svc,
+                                              struct plk_envelope *env,
+                                              const struct plk_field **bad)
+{
+    if (!env->view && !json_is_object(plk_envelope_data(env)))
+        return PLK_E_DATA_NOT_OBJECT;
+    return validate(svc, envelope_member, env, bad);
 }

@@ -5,6 +5,7 @@
  * before any field of `data` is trusted, and ownership before any handler can write. The
  * service table's flags decide which steps apply; handlers never repeat them. */
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -118,33 +119,32 @@ int pipeline_reply_json(struct api_call *call, int state, const char *errmsg, js
     return 0;
 }
 
-const char *pipeline_text(const struct api_call *call, const char *name, char *buf, size_t cap)
+const char *pipeline_text(struct api_call *call, const char *name, char *buf, size_t cap)
 {
-    const json_t *v = json_object_get(call->env.data, name);
+    struct plk_value v;
+    char num[32];
 
-    if (json_is_string(v)) {
-        if (json_string_length(v) >= cap)
-            return NULL;
-        memcpy(buf, json_string_value(v), json_string_length(v) + 1);
-        return buf;
-    }
-    if (json_is_integer(v)) {
-        snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return buf;
-    }
-    return NULL;
+    if (!plk_envelope_member(&call->env, name, &v, num) ||
+        (v.kind != PLK_K_STR && v.kind != PLK_K_INT) || v.len >= cap)
+        return NULL;
+    memcpy(buf, v.text, v.len);
+    buf[v.len] = '\0';
+    return buf;
 }
 
-int64_t pipeline_int(const struct api_call *call, const char *name, int64_t fallback)
+int64_t pipeline_int(struct api_call *call, const char *name, int64_t fallback)
 {
-    const json_t *v = json_object_get(call->env.data, name);
+    struct plk_value v;
+    char num[32];
 
-    if (json_is_integer(v))
-        return json_integer_value(v);
-    if (json_is_real(v)) /* 1.0: the schema accepted it as an integer */
-        return (int64_t)json_real_value(v);
-    if (json_is_string(v) && json_string_length(v) > 0)
-        return strtoll(json_string_value(v), NULL, 10);
+    if (!plk_envelope_member(&call->env, name, &v, num))
+        return fallback;
+    if (v.kind == PLK_K_INT)
+        return v.i;
+    if (v.kind == PLK_K_REAL) /* 1.0: the schema accepted it as an integer */
+        return v.d > -9.2e18 && v.d < 9.2e18 ? (int64_t)v.d : fallback;
+    if (v.kind == PLK_K_STR && v.len > 0)
+        return strtoll(v.text, NULL, 10);
     return fallback;
 }
 
@@ -201,14 +201,16 @@ static void fail_field(struct api_call *call, enum plk_status st, const struct p
     pipeline_reply(call, 0, buf);
 }
 
+/* No json_t tree unless a step needs one: park_check's requests are answered from the
+ * envelope's flat view alone. */
 static unsigned envelope_flags(const struct plk_service *svc)
 {
     if (svc && (svc->flags & PLK_SVC_UNSIGNED))
-        return PLK_ENV_SIGN_OPTIONAL | PLK_ENV_UNION_ID_OPTIONAL;
-    return 0;
+        return PLK_ENV_LAZY | PLK_ENV_SIGN_OPTIONAL | PLK_ENV_UNION_ID_OPTIONAL;
+    return PLK_ENV_LAZY;
 }
 
-static enum plk_status verify_sign(const struct api_call *call)
+static enum plk_status verify_sign(struct api_call *call)
 {
     char want[PLK_SIGN_LEN + 1];
     enum plk_status st;
@@ -218,20 +220,21 @@ static enum plk_status verify_sign(const struct api_call *call)
     /* legacy endpoints sign the sorted k=v text of data (spec 1.2.6) */
     if (call->env.sign[0] == '\0')
         return PLK_E_NO_SIGN;
-    st = plk_sign_legacy(call->env.data, call->vendor->ukey, PLK_SIGN_LEGACY, want);
+    st = plk_sign_legacy(plk_envelope_data(&call->env), call->vendor->ukey, PLK_SIGN_LEGACY, want);
     if (st != PLK_OK)
         return st;
-    return CRYPTO_memcmp(want, call->env.sign, PLK_SIGN_LEN) == 0 ? PLK_OK
-                                                                  : PLK_E_SIGN_MISMATCH;
+    return CRYPTO_memcmp(want, call->env.sign, PLK_SIGN_LEN) == 0 ? PLK_OK : PLK_E_SIGN_MISMATCH;
 }
 
 /* Is there a park to check: park_id present (not null), or required by the row? */
-static int park_given(const struct api_call *call, const struct plk_service *svc)
+static int park_given(struct api_call *call, const struct plk_service *svc)
 {
-    const json_t *v = json_object_get(call->env.data, "park_id");
     const struct plk_field *f = plk_service_field(svc, "park_id");
+    struct plk_value v;
+    char num[32];
 
-    return (v != NULL && !json_is_null(v)) || f == NULL || f->required;
+    return (plk_envelope_member(&call->env, "park_id", &v, num) && v.kind != PLK_K_NULL) ||
+           f == NULL || f->required;
 }
 
 /* When a PENDING call's request is freed before it was finished (client gone). */
@@ -257,7 +260,8 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
     api_handler_fn handler;
     enum plk_status st;
 
-    memset(call, 0, sizeof *call);
+    memset(call, 0, offsetof(struct api_call, env));
+    plk_envelope_init(&call->env);
     call->http_status = 200;
     call->start_ns = now_ns();
     call->now = (int64_t)time(NULL);
@@ -281,8 +285,7 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
     }
 
     /* 3. envelope: decode once, find the raw `data` span the signature covers. */
-    st = plk_envelope_parse(&call->env, req->entity.base, req->entity.len, 0,
-                            envelope_flags(svc));
+    st = plk_envelope_parse(&call->env, req->entity.base, req->entity.len, 0, envelope_flags(svc));
     if (st != PLK_OK) {
         fail(call, st, call->env.detail);
         goto done;
@@ -331,7 +334,7 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
     }
 
     /* 6. schema: required fields, types, lengths, allowed values of the row. */
-    if ((st = plk_service_validate(svc, call->env.data, &bad)) != PLK_OK) {
+    if ((st = plk_service_validate_envelope(svc, &call->env, &bad)) != PLK_OK) {
         fail_field(call, st, bad);
         goto done;
     }
@@ -359,6 +362,10 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
         char *msg = pipeline_alloc(call, n);
         snprintf(msg, n, "%s: %s", MSG_NOT_OPEN, svc->id);
         pipeline_reply(call, 0, msg);
+        goto done;
+    }
+    if (handlers_need_tree(svc) && plk_envelope_data(&call->env) == NULL) {
+        fail(call, PLK_E_NOMEM, NULL);
         goto done;
     }
     if (handler(call) == API_PENDING) {

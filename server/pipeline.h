@@ -11,7 +11,10 @@
  *  - call->snap, call->vendor and call->park point into the registry snapshot current when
  *    the request started; they are valid only until the handler returns (the worker moves
  *    on to newer snapshots). Copy what a later step needs.
- *  - call->env.data is the validated `data` object; valid until the call is finished.
+ *  - call->env.data is the validated `data` object; valid until the call is finished. A
+ *    handler bound READS_FIELDS in api/handlers.c gets no tree (env.data is NULL) and reads
+ *    scalar members through pipeline_text/pipeline_int, which serve from the envelope's
+ *    flat view: the hot path (park_check) never builds a json_t.
  *  - Return API_DONE after setting the reply with pipeline_reply*(): the pipeline sends it.
  *  - Or return API_PENDING to answer later. The call (and its request) stays alive until
  *    the handler side calls pipeline_finish(call) exactly once, on the same worker thread
@@ -53,21 +56,20 @@ typedef enum api_result (*api_handler_fn)(struct api_call *call);
 
 struct api_call {
     /* set by the pipeline */
-    struct st_h2o_req_t *req;          /* the HTTP request (pool: req->pool) */
-    struct http_worker *worker;        /* the thread that must finish the call */
-    const struct plk_service *svc;     /* the service table row */
-    struct plk_envelope env;           /* parsed envelope; env.data validated */
-    const struct snapshot *snap;       /* valid during the handler call only */
-    const struct vendor *vendor;       /* the caller; NULL for unsigned services */
-    const struct park *park;           /* PLK_SVC_PARK_SCOPED: the caller's park, else NULL */
-    int64_t now;                       /* unix seconds when the request arrived */
+    struct st_h2o_req_t *req;      /* the HTTP request (pool: req->pool) */
+    struct http_worker *worker;    /* the thread that must finish the call */
+    const struct plk_service *svc; /* the service table row */
+    const struct snapshot *snap;   /* valid during the handler call only */
+    const struct vendor *vendor;   /* the caller; NULL for unsigned services */
+    const struct park *park;       /* PLK_SVC_PARK_SCOPED: the caller's park, else NULL */
+    int64_t now;                   /* unix seconds when the request arrived */
 
     /* the reply, set through pipeline_reply*() */
     int state;
-    const char *errmsg;                /* must live until the reply is sent */
-    const char *data;                  /* JSON text of "data", or NULL to omit it */
+    const char *errmsg; /* must live until the reply is sent */
+    const char *data;   /* JSON text of "data", or NULL to omit it */
     size_t data_len;
-    const char *members;               /* top-level members after errmsg, or NULL */
+    const char *members; /* top-level members after errmsg, or NULL */
     size_t members_len;
 
     /* for API_PENDING handlers */
@@ -77,8 +79,12 @@ struct api_call {
     /* pipeline-private */
     uint64_t start_ns;
     unsigned stats_slot;
-    int http_status;                   /* 200, or 413/429 for HTTP-level refusals */
+    int http_status; /* 200, or 413/429 for HTTP-level refusals */
     int finished;
+
+    /* last: the envelope is large and clears itself (plk_envelope_init/parse) */
+    struct plk_envelope env; /* parsed envelope; env.data is the tree for handlers
+                                that read one (handlers_need_tree) */
 };
 
 /* Prepare the pipeline: bind handlers (fails loudly on a handler bound to an id the service
@@ -116,12 +122,11 @@ void *pipeline_alloc(struct api_call *call, size_t size);
 
 /* The text of data.name (a string, or an integer written in decimal) into buf; returns buf,
  * or NULL if the field is absent, null or neither. */
-const char *pipeline_text(const struct api_call *call, const char *name, char *buf,
-                          size_t cap);
+const char *pipeline_text(struct api_call *call, const char *name, char *buf, size_t cap);
 
 /* data.name as an integer (a JSON integer or digit string, as the schema allows), or
  * `fallback` if absent or null. */
-int64_t pipeline_int(const struct api_call *call, const char *name, int64_t fallback);
+int64_t pipeline_int(struct api_call *call, const char *name, int64_t fallback);
 
 /* A JSON string literal (with quotes) of s in the request pool; *len gets its length. */
 const char *pipeline_quote(struct api_call *call, const char *s, size_t *len);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "parklink/envelope.h"
 #include "parklink/status.h"
 
 enum plk_field_type {
@@ -81,6 +82,12 @@ const struct plk_field *plk_service_field(const struct plk_service *svc, const c
  * field. */
 enum plk_status plk_service_validate(const struct plk_service *svc, const json_t *data,
                                      const struct plk_field **bad);
+
+/* The same checks over a parsed envelope's data, from its flat view when it has one (no tree
+ * is built for flat data). */
+enum plk_status plk_service_validate_envelope(const struct plk_service *svc,
+                                              struct plk_envelope *env,
+                                              const struct plk_field **bad);
 
 /* Readable names for the CLI and docs. */
 const char *plk_field_type_name(enum plk_field_type t);

@@ -17,6 +17,10 @@ void handlers_cleanup(void);
 /* The handler of a row, or NULL if it has none yet. */
 api_handler_fn handlers_get(const struct plk_service *svc);
 
+/* Does the row's handler read data as a json_t tree (call->env.data)? 0: it reads scalar
+ * members only, through pipeline_text/pipeline_int, and no tree is built for it. */
+int handlers_need_tree(const struct plk_service *svc);
+
 /* admission.c - 10.4 park_check */
 enum api_result api_admission_park_check(struct api_call *call);
 

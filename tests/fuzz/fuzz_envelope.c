@@ -1,8 +1,13 @@
 /* fuzz_envelope.c - libFuzzer target for the envelope parser, the signature and the schema
  * validator. Invariants checked beyond "no crash": a parsed data span re-parses to the same
  * value; a body we build from that value parses and verifies; a sign made over the span
- * verifies. Built with -DPLK_FUZZ=ON (clang); otherwise replay_main.c replays the corpus. */
+ * verifies; the lazy parse (flat view, no tree: the server's hot path) accepts and refuses
+ * exactly what the eager one does, reads the same envelope, and its view and validation
+ * agree with the tree member by member. Built with -DPLK_FUZZ=ON (clang); otherwise
+ * replay_main.c replays the corpus. */
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "parklink/envelope.h"
@@ -10,10 +15,76 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
 
-static void check(int ok)
+static void check_at(int ok, int line)
 {
-    if (!ok)
+    if (!ok) {
+        fprintf(stderr, "fuzz_envelope.c:%d: invariant broken\n", line);
         abort();
+    }
+}
+
+#define check(ok) check_at((ok), __LINE__)
+
+/* One member as the flat view has it and as the tree has it: the same value. */
+static void check_same_value(const struct plk_value *a, const struct plk_value *b)
+{
+    check(a->kind == b->kind);
+    switch (a->kind) {
+    case PLK_K_STR:
+    case PLK_K_INT:
+        check(a->len == b->len && memcmp(a->text, b->text, a->len) == 0);
+        check(a->i == b->i);
+        break;
+    case PLK_K_REAL:
+        check(a->d == b->d || (isnan(a->d) && isnan(b->d)));
+        break;
+    case PLK_K_BOOL:
+        check(a->i == b->i);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The lazy parse of the same body agrees with the eager one (status st, envelope eager). */
+static void check_lazy(const uint8_t *buf, size_t len, unsigned flags, enum plk_status st,
+                       struct plk_envelope *eager)
+{
+    static struct plk_envelope lazy; /* large: not on the fuzzer's stack */
+    enum plk_status lst =
+        plk_envelope_parse(&lazy, (const char *)buf, len, 1 << 20, flags | PLK_ENV_LAZY);
+
+    check(lst == st);
+    if (st != PLK_OK)
+        return;
+    check(strcmp(lazy.union_id, eager->union_id) == 0);
+    check(strcmp(lazy.sign, eager->sign) == 0);
+    check((lazy.service_name == NULL) == (eager->service_name == NULL));
+    check(lazy.service_name == NULL || strcmp(lazy.service_name, eager->service_name) == 0);
+    check(lazy.data_len == eager->data_len &&
+          memcmp(lazy.data_text, eager->data_text, lazy.data_len) == 0);
+    if (json_is_object(eager->data)) {
+        const char *name;
+        json_t *v;
+        check(!lazy.view || lazy.nmembers == json_object_size(eager->data));
+        json_object_foreach (eager->data, name, v) {
+            struct plk_value a, b;
+            char abuf[32], bbuf[32];
+            check(plk_envelope_member(&lazy, name, &a, abuf) == 1);
+            plk_value_of_json(v, &b, bbuf);
+            check_same_value(&a, &b);
+        }
+        size_t n;
+        const struct plk_service *svcs = plk_services(&n);
+        for (size_t i = 0; i < n; i++) {
+            const struct plk_field *b1 = NULL, *b2 = NULL;
+            check(plk_service_validate_envelope(&svcs[i], &lazy, &b1) ==
+                  plk_service_validate(&svcs[i], eager->data, &b2));
+            check(b1 == b2);
+        }
+    }
+    check(json_equal(plk_envelope_data(&lazy), eager->data));
+    plk_envelope_cleanup(&lazy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
@@ -22,12 +93,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
     const char *key = "EA2D90FEEF1E9F8E";
     unsigned flags = len > 0 ? (buf[0] & 7) : 0;
 
-    if (plk_envelope_parse(&env, (const char *)buf, len, 1 << 20, flags) != PLK_OK) {
+    enum plk_status st = plk_envelope_parse(&env, (const char *)buf, len, 1 << 20, flags);
+    check_lazy(buf, len, flags, st, &env);
+    if (st != PLK_OK) {
         check(env.root == NULL && env.inner == NULL);
         return 0;
     }
     /* the span is the data value: decoding it alone gives an equal value */
-    json_t *again = json_loadb(env.data_text, env.data_len, JSON_DECODE_ANY, NULL);
+    json_t *again = json_loadb(env.data_text, env.data_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     check(again != NULL && json_equal(again, env.data));
     json_decref(again);
 

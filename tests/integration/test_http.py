@@ -309,7 +309,7 @@ def unhandled_service():
         with open(os.path.join(src, "lib", "services.def"), encoding="utf-8") as f:
             table = f.read()
         with open(os.path.join(src, "server", "api", "handlers.c"), encoding="utf-8") as f:
-            bound = set(re.findall(r'\{"(\w+)",\s*api_\w+\}', f.read()))
+            bound = set(re.findall(r'\{"(\w+)",\s*api_\w+,', f.read()))
     except OSError:
         return None
     rows = re.split(r'(?m)^SERVICE\(', table)[1:]

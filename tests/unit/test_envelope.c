@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "parklink/envelope.h"
+#include "parklink/services.h"
 
 static enum plk_status parse(struct plk_envelope *env, const char *body, unsigned flags)
 {
@@ -63,9 +64,10 @@ static void test_spans_kept_as_sent(void **state)
                 "\"b\":[1, 2.50, {\"c\":null}]}\n}",
                 "{ \"a\" : 1 ,\"b\":[1, 2.50, {\"c\":null}]}");
     /* \u escapes and escaped slashes stay escaped; floats keep their digits */
-    expect_span("{\"data\":{\"car_number\":\"\\u664bQQ1234\",\"url\":\"http:\\/\\/x\",\"fee\":0.0,"
-                "\"e\":1E+2},\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
-                "{\"car_number\":\"\\u664bQQ1234\",\"url\":\"http:\\/\\/x\",\"fee\":0.0,\"e\":1E+2}");
+    expect_span(
+        "{\"data\":{\"car_number\":\"\\u664bQQ1234\",\"url\":\"http:\\/\\/x\",\"fee\":0.0,"
+        "\"e\":1E+2},\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
+        "{\"car_number\":\"\\u664bQQ1234\",\"url\":\"http:\\/\\/x\",\"fee\":0.0,\"e\":1E+2}");
     /* a member named data nested elsewhere, before the real one, is not the span */
     expect_span("{\"x\":{\"data\":{\"evil\":1}},\"y\":[\"data\",{\"data\":2}],\"data\":{\"good\":"
                 "\"}{\\\"\"},\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
@@ -102,13 +104,17 @@ static void test_union_id_places(void **state)
     assert_string_equal(env.union_id, "200002");
     plk_envelope_cleanup(&env);
 
-    snprintf(body, sizeof body, "{\"union_id\":200002,\"sign\":\"%s\",\"data\":{\"union_id\":"
-                                "\"200002\"}}", sign);
+    snprintf(body, sizeof body,
+             "{\"union_id\":200002,\"sign\":\"%s\",\"data\":{\"union_id\":"
+             "\"200002\"}}",
+             sign);
     assert_int_equal(parse(&env, body, 0), PLK_OK);
     plk_envelope_cleanup(&env);
 
-    snprintf(body, sizeof body, "{\"union_id\":200002,\"sign\":\"%s\",\"data\":{\"union_id\":"
-                                "200003}}", sign);
+    snprintf(body, sizeof body,
+             "{\"union_id\":200002,\"sign\":\"%s\",\"data\":{\"union_id\":"
+             "200003}}",
+             sign);
     assert_int_equal(parse(&env, body, 0), PLK_E_UNION_ID_CONFLICT);
     assert_non_null(strstr(env.detail, "200003"));
     plk_envelope_cleanup(&env);
@@ -121,11 +127,11 @@ static void test_union_id_places(void **state)
 
     snprintf(body, sizeof body, "{\"union_id\":\"abc\",\"sign\":\"%s\",\"data\":{}}", sign);
     assert_int_equal(parse(&env, body, 0), PLK_E_BAD_UNION_ID);
-    snprintf(body, sizeof body, "{\"union_id\":\"9223372036854775808\",\"sign\":\"%s\",\"data\":{}}",
-             sign);
+    snprintf(body, sizeof body,
+             "{\"union_id\":\"9223372036854775808\",\"sign\":\"%s\",\"data\":{}}", sign);
     assert_int_equal(parse(&env, body, 0), PLK_E_BAD_UNION_ID);
-    snprintf(body, sizeof body, "{\"union_id\":\"009223372036854775807\",\"sign\":\"%s\",\"data\":{}}",
-             sign);
+    snprintf(body, sizeof body,
+             "{\"union_id\":\"009223372036854775807\",\"sign\":\"%s\",\"data\":{}}", sign);
     assert_int_equal(parse(&env, body, 0), PLK_OK);
     plk_envelope_cleanup(&env);
     snprintf(body, sizeof body, "{\"union_id\":-5,\"sign\":\"%s\",\"data\":{}}", sign);
@@ -151,15 +157,12 @@ static void test_malformed_bodies(void **state)
         {"42", PLK_E_NOT_OBJECT},
         {"\"just a string\"", PLK_E_NOT_JSON},
         {"\"[1]\"", PLK_E_NOT_OBJECT},
-        {"{\"data\":{},\"data\":{},\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
-         PLK_E_DUP_KEY},
+        {"{\"data\":{},\"data\":{},\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}", PLK_E_DUP_KEY},
         {"{\"data\":{\"a\":1,\"a\":2},\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
          PLK_E_DUP_KEY},
         {"{\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"union_id\":1}", PLK_E_NO_DATA},
-        {"{\"data\":\"{}\",\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
-         PLK_E_DATA_NOT_OBJECT},
-        {"{\"data\":[{}],\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
-         PLK_E_DATA_NOT_OBJECT},
+        {"{\"data\":\"{}\",\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}", PLK_E_DATA_NOT_OBJECT},
+        {"{\"data\":[{}],\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}", PLK_E_DATA_NOT_OBJECT},
         {"{\"data\":{},\"union_id\":1}", PLK_E_NO_SIGN},
         {"{\"data\":{},\"union_id\":1,\"sign\":null}", PLK_E_NO_SIGN},
         {"{\"data\":{},\"union_id\":1,\"sign\":\"A72EA179\"}", PLK_E_BAD_SIGN_FORMAT},
@@ -239,6 +242,215 @@ static void test_build_round_trip(void **state)
     json_decref(data);
 }
 
+/* --- the flat view (PLK_ENV_LAZY): what the server's hot path reads ------------------------ */
+
+static const char BENCH_BODY[] =
+    "{\"union_id\":200002,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{\"union_id\":"
+    "200002,\"park_id\":\"20003\",\"service_name\":\"park_check\",\"car_number\":\"京HP00G6\","
+    "\"license_color\":0}}";
+
+static void test_lazy_builds_no_tree(void **state)
+{
+    struct plk_envelope env, eager;
+    struct plk_value v;
+    char buf[32];
+
+    assert_int_equal(parse(&env, BENCH_BODY, PLK_ENV_LAZY), PLK_OK);
+    assert_null(env.root);
+    assert_null(env.data);
+    assert_true(env.view);
+    assert_int_equal(env.nmembers, 5);
+    assert_string_equal(env.union_id, "200002");
+    assert_string_equal(env.service_name, "park_check");
+    assert_int_equal(plk_envelope_verify(&env, "EA2D90FEEF1E9F8E"), PLK_OK);
+
+    assert_true(plk_envelope_member(&env, "car_number", &v, buf));
+    assert_int_equal(v.kind, PLK_K_STR);
+    assert_string_equal(v.text, "京HP00G6");
+    assert_true(plk_envelope_member(&env, "license_color", &v, buf));
+    assert_int_equal(v.kind, PLK_K_INT);
+    assert_int_equal(v.i, 0);
+    assert_int_equal(v.len, 1);
+    assert_memory_equal(v.text, "0", 1);
+    assert_false(plk_envelope_member(&env, "order_id", &v, buf));
+    assert_null(env.data); /* still no tree */
+
+    /* asked for, the tree is the one the eager parse builds */
+    assert_int_equal(parse(&eager, BENCH_BODY, 0), PLK_OK);
+    assert_true(json_equal(plk_envelope_data(&env), eager.data));
+    assert_non_null(env.data);
+    plk_envelope_cleanup(&eager);
+    plk_envelope_cleanup(&env);
+}
+
+static void test_lazy_nested_and_wide_data(void **state)
+{
+    struct plk_envelope env;
+    struct plk_value v;
+    char buf[32], body[4096];
+    size_t n;
+
+    /* a container inside data: the tree is built at once (jansson checks its names) */
+    assert_int_equal(parse(&env,
+                           "{\"data\":{\"a\":[1, {\"b\":2}],\"c\":\"x\"},\"sign\":"
+                           "\"A72EA179B90F93A03B5C26C2D013E606\",\"union_id\":1}",
+                           PLK_ENV_LAZY),
+                     PLK_OK);
+    assert_non_null(env.data);
+    assert_true(plk_envelope_member(&env, "a", &v, buf));
+    assert_int_equal(v.kind, PLK_K_ARR);
+    assert_int_equal(v.len, strlen("[1, {\"b\":2}]"));
+    assert_memory_equal(v.text, "[1, {\"b\":2}]", v.len);
+    plk_envelope_cleanup(&env);
+
+    /* more members than the view holds: lookups go to the tree */
+    n = (size_t)snprintf(body, sizeof body,
+                         "{\"union_id\":1,\"sign\":"
+                         "\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{");
+    for (int i = 0; i < PLK_ENV_MEMBERS + 10; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s\"m%d\":%d", i ? "," : "", i, i);
+    snprintf(body + n, sizeof body - n, "}}");
+    assert_int_equal(parse(&env, body, PLK_ENV_LAZY), PLK_OK);
+    assert_false(env.view);
+    assert_true(plk_envelope_member(&env, "m55", &v, buf));
+    assert_int_equal(v.kind, PLK_K_INT);
+    assert_int_equal(v.i, 55);
+    assert_string_equal(v.text, "55");
+    plk_envelope_cleanup(&env);
+}
+
+static void test_lazy_numbers(void **state)
+{
+    static const struct {
+        const char *value;
+        enum plk_status st;
+        enum plk_kind kind;
+        const char *text;
+    } cases[] = {
+        {"-0", PLK_OK, PLK_K_INT, "0"},
+        {"-9223372036854775808", PLK_OK, PLK_K_INT, "-9223372036854775808"},
+        {"9223372036854775808", PLK_E_NOT_JSON, PLK_K_NULL, NULL},
+        {"1.50", PLK_OK, PLK_K_REAL, "1.50"},
+        {"1E2", PLK_OK, PLK_K_REAL, "1E2"},
+        {"1e999", PLK_E_NOT_JSON, PLK_K_NULL, NULL},
+        {"true", PLK_OK, PLK_K_BOOL, "true"},
+        {"null", PLK_OK, PLK_K_NULL, "null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[256], buf[32];
+        struct plk_envelope env;
+        struct plk_value v;
+        snprintf(body, sizeof body,
+                 "{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":"
+                 "{\"x\":%s}}",
+                 cases[i].value);
+        assert_int_equal(parse(&env, body, PLK_ENV_LAZY), cases[i].st);
+        assert_int_equal(parse(&env, body, 0), cases[i].st); /* eager agrees */
+        plk_envelope_cleanup(&env);
+        if (cases[i].st != PLK_OK)
+            continue;
+        assert_int_equal(parse(&env, body, PLK_ENV_LAZY), PLK_OK);
+        assert_true(plk_envelope_member(&env, "x", &v, buf));
+        assert_int_equal(v.kind, cases[i].kind);
+        assert_int_equal(v.len, strlen(cases[i].text));
+        assert_memory_equal(v.text, cases[i].text, v.len);
+        plk_envelope_cleanup(&env);
+    }
+}
+
+/* Corners where yajl alone is lenient: both parse modes refuse them as jansson does. */
+static void test_strict_corners(void **state)
+{
+    static const struct {
+        const char *body;
+        enum plk_status st;
+    } cases[] = {
+        /* an unfinished string after the value (yajl waits for more text) */
+        {"{\"data\":{},\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}\"}",
+         PLK_E_NOT_JSON},
+        /* form feed and vertical tab are not JSON whitespace */
+        {"{\"data\":{},\f\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_NOT_JSON},
+        {"{\"data\":{},\v\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_NOT_JSON},
+        /* a lone surrogate escape (yajl would write '?') */
+        {"{\"data\":{\"a\":\"\\ud800x\"},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_NOT_JSON},
+        /* overlong UTF-8 and an encoded surrogate */
+        {"{\"data\":{\"a\":\"\xc0\x80\"},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_BAD_UTF8},
+        {"{\"data\":{\"a\":\"\xed\xa0\x80\"},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_BAD_UTF8},
+        /* \u0000 in a member name */
+        {"{\"data\":{\"a\\u0000\":1},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_NOT_JSON},
+        /* repeated names at each depth */
+        {"{\"data\":{\"a\":1,\"a\":2},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_DUP_KEY},
+        {"{\"data\":{\"a\":{\"b\":1,\"b\":1}},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_DUP_KEY},
+        {"{\"data\":{},\"union_id\":1,\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_E_DUP_KEY},
+        /* a surrogate pair is fine */
+        {"{\"data\":{\"a\":\"\\ud83d\\ude00\"},\"union_id\":1,\"sign\":"
+         "\"A72EA179B90F93A03B5C26C2D013E606\"}",
+         PLK_OK},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct plk_envelope env;
+        for (unsigned lazy = 0; lazy <= PLK_ENV_LAZY; lazy += PLK_ENV_LAZY) {
+            enum plk_status st = parse(&env, cases[i].body, lazy);
+            if (st != cases[i].st)
+                fail_msg("case %zu (%s): %s, want %s (%s)", i, lazy ? "lazy" : "eager",
+                         plk_strerror(st), plk_strerror(cases[i].st), env.detail);
+            if (st == PLK_OK) {
+                struct plk_value v;
+                char buf[32];
+                assert_true(plk_envelope_member(&env, "a", &v, buf));
+                assert_string_equal(v.text, "\xf0\x9f\x98\x80");
+            }
+            plk_envelope_cleanup(&env);
+        }
+    }
+}
+
+static void test_validate_envelope_matches_tree(void **state)
+{
+    const struct plk_service *svc = plk_service_by_id("park_check");
+    static const char *datas[] = {
+        "{\"park_id\":\"1\",\"car_number\":\"京A12345\",\"license_color\":0}",
+        "{\"park_id\":\"1\",\"license_color\":0}",
+        "{\"park_id\":\"1\",\"car_number\":[1],\"license_color\":0}",
+        "{\"park_id\":\"1\",\"car_number\":\"京A12345京A12345京A12345京A12345\"}",
+        "{\"park_id\":\"1\",\"car_number\":\"京A1\",\"license_color\":1.5}",
+        "{\"park_id\":\"1\",\"car_number\":\"京A1\",\"license_color\":\"2\"}",
+        "{\"park_id\":\"1\",\"car_number\":\"京A1\",\"license_color\":1e30}",
+    };
+    for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
+        char body[512];
+        struct plk_envelope env;
+        const struct plk_field *b1 = NULL, *b2 = NULL;
+        snprintf(body, sizeof body,
+                 "{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":"
+                 "{\"union_id\":1,\"service_name\":\"park_check\",%s}",
+                 datas[i] + 1);
+        assert_int_equal(parse(&env, body, PLK_ENV_LAZY), PLK_OK);
+        enum plk_status lazy_st = plk_service_validate_envelope(svc, &env, &b1);
+        enum plk_status tree_st = plk_service_validate(svc, plk_envelope_data(&env), &b2);
+        assert_int_equal(lazy_st, tree_st);
+        assert_ptr_equal(b1, b2);
+        assert_int_equal(lazy_st == PLK_OK, i == 0 || i == 5);
+        plk_envelope_cleanup(&env);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +463,11 @@ int main(void)
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_array_data_when_allowed),
         cmocka_unit_test(test_build_round_trip),
+        cmocka_unit_test(test_lazy_builds_no_tree),
+        cmocka_unit_test(test_lazy_nested_and_wide_data),
+        cmocka_unit_test(test_lazy_numbers),
+        cmocka_unit_test(test_strict_corners),
+        cmocka_unit_test(test_validate_envelope_matches_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
