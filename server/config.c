@@ -61,6 +61,9 @@ static const struct opt opts[] = {
      "milliseconds a vendor has to answer a callback before the attempt counts as failed"},
     {"delivery-concurrency", "N", K_UINT, OFF(delivery_concurrency), 1, 10000,
      "callback transfers in flight at once (at most one per car park)"},
+    {"outbox-retention", "SECONDS", K_UINT, OFF(outbox_retention), 0, 3650u * 86400,
+     "delivered callbacks (and their attempts) are deleted this long after delivery; 0 keeps "
+     "them forever; pending and dead ones are always kept (default 30 days)"},
     {"longpoll-hold", "MS", K_UINT, OFF(longpoll_hold), 100, 300000,
      "milliseconds a /bpd/download.do long-poll is held before it answers \"no message\""},
     {"config", "FILE", K_CONFIG, OFF(config_file), 0, 0,
@@ -86,6 +89,7 @@ static void set_defaults(struct config *cfg)
     cfg->retry_scale = 1.0;
     cfg->callback_timeout = 5000;
     cfg->delivery_concurrency = 256;
+    cfg->outbox_retention = 30u * 86400;
     cfg->longpoll_hold = 30000;
 }
 

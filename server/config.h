@@ -30,6 +30,7 @@ struct config {
     double retry_scale;               /* factor on the retry schedule (1.0 = the reference's) */
     unsigned callback_timeout;        /* ms a vendor has to answer a push */
     unsigned delivery_concurrency;    /* transfers in flight at most */
+    unsigned outbox_retention;        /* s a delivered callback is kept; 0 = forever */
     unsigned longpoll_hold;           /* ms a bpd/download.do poll is held */
 };
 

@@ -36,7 +36,9 @@
 #define LANE_MAX 1024             /* ... of which for one park; more are deferred */
 #define DEFER_MS 1000             /* how long such a message waits to be claimed again */
 #define CLAIM_BATCH 1024
-#define HOUSEKEEPING_MS 1000 /* gauges, long-poll sweep, question deadlines */
+#define HOUSEKEEPING_MS 1000 /* gauges, long-poll sweep, question deadlines, pruning */
+#define PRUNE_BATCH 1000     /* delivered messages deleted per transaction */
+#define PRUNE_EVERY_MS 60000 /* between prunes, unless the retention is shorter */
 #define NOTICE_ANSWER_MAX (64u << 10)
 #define QUESTION_ANSWER_MAX (8u << 20)
 #define HINTS_MAX 1024 /* parks remembered between passes; beyond: sweep all */
@@ -136,6 +138,7 @@ static struct {
     struct delivery_ask *asks_done;
 
     int64_t next_due;          /* earliest due push message we know of; INT64_MAX: none */
+    int64_t next_prune;        /* when delivered messages past the retention go next */
     int claim_more;            /* the last claim was full */
     size_t kept;               /* rows the running claim kept ... */
     size_t deferred;           /* ... and deferred (their park's lane was full) */
@@ -1080,10 +1083,45 @@ static void ack_one(struct delivery_ack *a, int64_t now)
 
 /* ---- the loop ---- */
 
+struct prune_args {
+    int64_t before, deleted;
+};
+
+static enum store_result write_prune(struct store *st, struct store_tx *tx, void *arg)
+{
+    struct prune_args *p = arg;
+
+    return store_outbox_prune(st, tx, p->before, PRUNE_BATCH, &p->deleted);
+}
+
+/* Delete delivered messages past the retention, one batch per pass, as a job of the writer's
+ * group commit (one write path): a long backlog goes in short steps, one a second, and never
+ * holds the writer up for long. */
+static void prune(int64_t now)
+{
+    struct prune_args args = {now - d.opt.retention_ms, 0};
+    int64_t deleted, every = d.opt.retention_ms / 2;
+
+    if (d.opt.retention_ms <= 0 || now < d.next_prune)
+        return;
+    if (outbox_write(d.st, write_prune, &args) != STORE_OK)
+        log_warn("outbox: deleting delivered messages past the retention failed");
+    deleted = args.deleted;
+    if (deleted > 0) {
+        outbox_metrics_pruned(deleted);
+        log_debug("outbox: deleted %lld delivered message(s) past the retention",
+                  (long long)deleted);
+    }
+    if (every > PRUNE_EVERY_MS)
+        every = PRUNE_EVERY_MS;
+    d.next_prune = deleted == PRUNE_BATCH ? now : now + every;
+}
+
 static void housekeeping(int64_t now)
 {
     int64_t pending = 0, dead = 0;
 
+    prune(now);
     if (store_outbox_counts(d.st, &pending, &dead) == STORE_OK)
         outbox_metrics_gauges(pending, dead);
     ask_deadlines(now, 0);

@@ -24,6 +24,7 @@ struct delivery_options {
     double retry_scale;    /* schedule factor, 1.0 = the reference's */
     unsigned timeout_ms;   /* per push attempt (5000) */
     unsigned concurrency;  /* transfers in flight at most */
+    int64_t retention_ms;  /* delivered messages older than this are deleted; 0 = never */
 };
 
 /* Open the store handle, drop leases a previous process left (single-node store), and start

@@ -191,6 +191,7 @@ int outbox_start(const struct config *cfg)
         .retry_scale = cfg->retry_scale,
         .timeout_ms = cfg->callback_timeout,
         .concurrency = cfg->delivery_concurrency,
+        .retention_ms = (int64_t)cfg->outbox_retention * 1000,
     };
 
     longpoll_init(cfg->longpoll_hold);

@@ -20,7 +20,7 @@ typedef _Atomic uint64_t counter_t;
 
 static counter_t results[OUTBOX_R__COUNT];
 static counter_t buckets[NBOUNDS + 1];
-static counter_t sum_ms, delivered, dead_total;
+static counter_t sum_ms, delivered, dead_total, pruned_total;
 static _Atomic int64_t pending_now, dead_now;
 
 static void bump(counter_t *c, uint64_t by)
@@ -58,6 +58,12 @@ void outbox_metrics_dead(void)
     bump(&dead_total, 1);
 }
 
+void outbox_metrics_pruned(int64_t n)
+{
+    if (n > 0)
+        bump(&pruned_total, (uint64_t)n);
+}
+
 void outbox_metrics_gauges(int64_t pending, int64_t dead)
 {
     atomic_store_explicit(&pending_now, pending, memory_order_relaxed);
@@ -75,10 +81,14 @@ void outbox_metrics_render(FILE *out)
             "# TYPE parklink_outbox_dead gauge\nparklink_outbox_dead %lld\n"
             "# HELP parklink_outbox_given_up_total Messages marked dead by this process.\n"
             "# TYPE parklink_outbox_given_up_total counter\n"
-            "parklink_outbox_given_up_total %llu\n",
+            "parklink_outbox_given_up_total %llu\n"
+            "# HELP parklink_outbox_pruned_total Delivered messages deleted after "
+            "--outbox-retention.\n"
+            "# TYPE parklink_outbox_pruned_total counter\n"
+            "parklink_outbox_pruned_total %llu\n",
             (long long)atomic_load_explicit(&pending_now, memory_order_relaxed),
             (long long)atomic_load_explicit(&dead_now, memory_order_relaxed),
-            (unsigned long long)get(&dead_total));
+            (unsigned long long)get(&dead_total), (unsigned long long)get(&pruned_total));
     fputs("# HELP parklink_outbox_attempts_total Delivery attempts by result.\n"
           "# TYPE parklink_outbox_attempts_total counter\n",
           out);

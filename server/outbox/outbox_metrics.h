@@ -30,6 +30,8 @@ void outbox_metrics_result(enum outbox_result r);
 void outbox_metrics_delivered(int64_t latency_ms);
 /* A message was given up (marked dead). Delivery thread. */
 void outbox_metrics_dead(void);
+/* n delivered messages were deleted after the retention. Delivery thread. */
+void outbox_metrics_pruned(int64_t n);
 /* The current number of pending and dead messages. Delivery thread. */
 void outbox_metrics_gauges(int64_t pending, int64_t dead);
 

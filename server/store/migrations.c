@@ -202,6 +202,9 @@ const char *const store_sqlite_migrations[] = {
     "  mode INTEGER NOT NULL DEFAULT 0 CHECK (mode IN (0, 1)),\n"
     "  urls TEXT NOT NULL DEFAULT '{}',\n"
     "  updated INTEGER NOT NULL);\n",
+    /* 4: delivered messages are deleted after --outbox-retention: find them by age without
+     * reading the pending and dead ones */
+    "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;\n",
 };
 
 const size_t store_sqlite_migration_count =

@@ -43,6 +43,7 @@ enum stmt_id {
     Q_EXISTS,
     Q_COUNT_STATE,
     Q_RELEASE,
+    Q_PRUNE,
     Q_DELIVERY_GET,
     Q_DELIVERY_PUT,
     Q_DELIVERY_MODE,
@@ -90,6 +91,11 @@ static const char *const stmt_sql[Q__COUNT] = {
     [Q_COUNT_STATE] = "SELECT count(*) FROM outbox WHERE state = ?1",
     [Q_RELEASE] = "UPDATE outbox SET next_at = ?1, claimed_until = 0 "
                   "WHERE state = 0 AND claimed_until > 0",
+    /* outbox_delivered is (delivered_at) WHERE state = 1 (named: without statistics the
+     * planner would walk every delivered row); attempts go by ON DELETE CASCADE */
+    [Q_PRUNE] = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY "
+                "outbox_delivered WHERE state = 1 AND delivered_at < ?1 "
+                "ORDER BY delivered_at LIMIT ?2)",
     [Q_DELIVERY_GET] = "SELECT union_id, mode, urls, updated FROM vendor_delivery "
                        "WHERE union_id = ?1",
     [Q_DELIVERY_PUT] = "INSERT INTO vendor_delivery (union_id, mode, urls, updated) "
@@ -615,6 +621,23 @@ static enum store_result op_release_all(struct store_outbox *ob, int64_t now)
     return tx_end(o, r);
 }
 
+static enum store_result op_prune(struct store_outbox *ob, struct store_tx *tx, int64_t before,
+                                 int64_t limit, int64_t *deleted)
+{
+    struct sqlite_outbox *o = to_ob(ob);
+    sqlite3_stmt *q = o->stmt[Q_PRUNE];
+    enum store_result r;
+
+    *deleted = 0;
+    if ((r = op_begin(o, tx)) != STORE_OK)
+        return r;
+    sqlite3_bind_int64(q, 1, before);
+    sqlite3_bind_int64(q, 2, limit);
+    if ((r = run(o, q, "prune")) == STORE_OK)
+        *deleted = sqlite3_changes(o->db); /* the messages; their attempts are not counted */
+    return op_end(o, tx, r);
+}
+
 static void read_delivery(sqlite3_stmt *q, struct store_delivery *out)
 {
     col_text(q, 0, out->union_id, sizeof out->union_id);
@@ -709,6 +732,7 @@ static const struct store_outbox_ops sqlite_outbox_ops = {
     .replay = op_replay,
     .counts = op_counts,
     .release_all = op_release_all,
+    .prune = op_prune,
     .delivery_get = op_delivery_get,
     .delivery_put = op_delivery_put,
     .delivery_list = op_delivery_list,

@@ -181,6 +181,12 @@ struct store_outbox_ops {
      * process that held them is gone). */
     enum store_result (*release_all)(struct store_outbox *ob, int64_t now);
 
+    /* Delete up to limit DELIVERED messages whose delivery ended before `before` (ms), with
+     * their attempts, oldest first, in one transaction; *deleted receives how many. Pending
+     * and dead messages MUST stay (dead ones are the operator's to replay). */
+    enum store_result (*prune)(struct store_outbox *ob, struct store_tx *tx, int64_t before,
+                               int64_t limit, int64_t *deleted);
+
     /* Delivery settings. get MUST answer STORE_NOT_FOUND for a vendor without a row (the
      * defaults apply); put replaces the row and MUST answer STORE_FOREIGN_KEY for an unknown
      * vendor. The row goes when its vendor is deleted. */
@@ -277,6 +283,13 @@ static inline enum store_result store_outbox_counts(struct store *st, int64_t *p
 static inline enum store_result store_outbox_release_all(struct store *st, int64_t now)
 {
     return st->outbox->ops->release_all(st->outbox, now);
+}
+static inline enum store_result store_outbox_prune(struct store *st, struct store_tx *tx,
+                                                   int64_t before, int64_t limit,
+                                                   int64_t *deleted)
+{
+    struct store_outbox *ob = store_outbox_of(st, tx);
+    return ob->ops->prune(ob, tx, before, limit, deleted);
 }
 static inline enum store_result store_delivery_get(struct store *st, const char *union_id,
                                                    struct store_delivery *out)

@@ -418,5 +418,47 @@ class Durability(unittest.TestCase):
         wait_state(self.srv, mid, "delivered", timeout=20)
 
 
+class Retention(unittest.TestCase):
+    """--outbox-retention: delivered messages go after it, with their attempts; dead ones stay
+    for the operator, whatever their age."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = VendorSim().start()
+        cls.srv = Server(extra_args=["--retry-scale", "0.0005", "--outbox-retention", "2"]).start()
+        seed(cls.srv, cls.sim.base + "/cb")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+            cls.sim.stop()
+        finally:
+            cls.srv.cleanup()
+            cls.sim.cleanup()
+
+    def test_delivered_go_dead_stay(self):
+        self.sim.script("space_notify=http500,*=ok")
+        dead = space(self.srv, 1)
+        delivered = command(self.srv, "car_info", {"park_id": PARK, "type": "add",
+                                                   "car_number": "京D1"})["id"]
+        self.assertEqual(wait_state(self.srv, delivered, "delivered")["attempts"], 1)
+        wait_state(self.srv, dead, "dead", timeout=20)
+        gone = wait_until(lambda: self.srv.admin("GET", "/outbox/%d" % delivered).status == 404,
+                          timeout=10, what="the delivered message deleted")
+        self.assertTrue(gone)
+        time.sleep(1.5)  # past the retention for the dead one too
+        row = message(self.srv, dead)
+        self.assertEqual(row["state"], "dead")
+        self.assertEqual(len(row["history"]), 11)
+        self.assertRegex(self.srv.get("/metrics").text, r"parklink_outbox_pruned_total [1-9]")
+        # a dead message replayed and delivered is then kept for the retention again
+        self.sim.script("*=ok")
+        self.assertEqual(self.srv.admin("POST", "/outbox/%d/replay" % dead).status, 200)
+        wait_state(self.srv, dead, "delivered")
+        wait_until(lambda: self.srv.admin("GET", "/outbox/%d" % dead).status == 404,
+                   timeout=10, what="the replayed message deleted after delivery")
+
+
 if __name__ == "__main__":
     unittest.main()

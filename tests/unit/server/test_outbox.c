@@ -386,6 +386,51 @@ static void test_poll_and_ack(void **state)
     assert_int_equal(s.n, 3);
 }
 
+/* Retention: delivered rows older than the cut go, with their attempts, in batches; pending
+ * and dead rows stay whatever their age. */
+static void test_prune(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    struct got g;
+    struct store_outbox_attempt att = {.at = 1500, .http_status = 200, .url = "http://v/"};
+    int64_t old1 = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t old2 = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t young = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t dead = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t pending = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t deleted = -1, npending = 0, ndead = 0;
+    struct store_outbox_result r[4] = {
+        {.id = old1, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 1500, .attempt = &att},
+        {.id = old2, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 1600, .attempt = &att},
+        {.id = young, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 9000},
+        {.id = dead, .outcome = STORE_OUTBOX_GIVE_UP, .count_attempt = 1, .now = 1500},
+    };
+
+    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->st, NULL, r, 4), STORE_OK);
+    /* one at a time: the oldest first */
+    assert_int_equal(store_outbox_prune(f->st, NULL, 5000, 1, &deleted), STORE_OK);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_outbox_get(f->st, old1, got_msg, got_attempt, &g), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_prune(f->st, NULL, 5000, 100, &deleted), STORE_OK);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_outbox_get(f->st, old2, got_msg, got_attempt, &g), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_prune(f->st, NULL, 5000, 100, &deleted), STORE_OK);
+    assert_int_equal(deleted, 0);
+    /* the younger delivery, the dead and the pending rows stay */
+    memset(&g, 0, sizeof g);
+    assert_int_equal(store_outbox_get(f->st, young, got_msg, got_attempt, &g), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->st, &npending, &ndead), STORE_OK);
+    assert_int_equal(npending, 1);
+    assert_int_equal(ndead, 1);
+    assert_int_equal(store_outbox_get(f->st, pending, got_msg, got_attempt, &g), STORE_OK);
+    /* later, the young one goes too; the dead one never */
+    assert_int_equal(store_outbox_prune(f->st, NULL, 1000000, 100, &deleted), STORE_OK);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_outbox_get(f->st, dead, got_msg, got_attempt, &g), STORE_OK);
+}
+
 static void test_list(void **state)
 {
     struct fx *f = *state;
@@ -456,6 +501,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claims_and_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_and_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_through_the_writer, setup, teardown),
     };
