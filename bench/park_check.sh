@@ -10,7 +10,7 @@
 #              ../shared/bench next to the repository
 #   BUILD_DIR  Release build folder (default build-release; configured and built if missing)
 #   DURATION   wrk duration per run (default 10s); CONNECTIONS (default 64)
-#   ROUNDS     repeat the nginx/node/parklinkd trio N times (default 1); each round's ratios
+#   ROUNDS     repeat the nginx/node/parklinkd trio N times (default 3); each round's ratios
 #              are taken side by side and the summary gives their median, which damps
 #              transient load from other work on the machine
 set -euo pipefail
@@ -21,7 +21,7 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-3}
 NGINX_PORT=18080
 NODE_PORT=18081
 PLK_PORT=${PLK_PORT:-18082}
