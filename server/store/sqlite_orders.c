@@ -320,6 +320,20 @@ static enum store_result leave(struct sqlite_tx *t, enum store_result r)
     return r;
 }
 
+/* enter() and the op's statement in one step; when the statement cannot be had the session
+ * is left again, so the caller only returns. */
+static enum store_result enter_with(struct sqlite_tx *t, int write, enum qid id,
+                                    sqlite3_stmt **q)
+{
+    enum store_result r = enter(t, write);
+
+    if (r != STORE_OK)
+        return r;
+    if ((*q = stmt(t, id)) == NULL)
+        return leave(t, STORE_ERROR);
+    return STORE_OK;
+}
+
 static enum store_result bump_rev(struct sqlite_tx *t, int64_t *rev)
 {
     sqlite3_stmt *q = stmt(t, Q_BUMP_REV);
@@ -597,15 +611,11 @@ static enum store_result op_entry_put(struct store_tx *tx, const struct store_en
     struct sqlite_tx *t = to_tx(tx);
     int64_t now = now_s(), id = 0, newer = 0, stale[8];
     int nstale = 0, rc;
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_ENTRY_INSERT, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_ENTRY_INSERT)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     bind_text(q, 1, e->park_id);
     bind_text(q, 2, e->order_id);
     bind_text(q, 3, e->union_id);
@@ -914,20 +924,15 @@ static enum store_result orders_where(struct store_tx *tx, enum qid id, const ch
                                       const char *what)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 0);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 0, id, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, id)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     bind_text(q, 1, k1);
     if (k2 != NULL)
         bind_text(q, 2, k2);
     r = each_order(t, q, cb, arg, rows, what);
-out:
     return leave(t, r);
 }
 
@@ -950,22 +955,17 @@ static enum store_result op_escapes(struct store_tx *tx, const char *car_number,
 static enum store_result op_open_count(struct store_tx *tx, const char *park_id, int64_t *n)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 0);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 0, Q_OPEN_COUNT, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_OPEN_COUNT)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     bind_text(q, 1, park_id);
     if (sqlite3_step(q) == SQLITE_ROW)
         *n = sqlite3_column_int64(q, 0);
     else
         r = map_error(t, "open count");
     finish(q);
-out:
     return leave(t, r);
 }
 
@@ -1240,22 +1240,17 @@ out:
 static enum store_result op_park_sms(struct store_tx *tx, const char *park_id, int is_verify)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_DETAIL_SMS, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_DETAIL_SMS)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     bind_text(q, 1, park_id);
     sqlite3_bind_int(q, 2, is_verify);
     sqlite3_bind_int64(q, 3, now_s());
     r = run(t, Q_DETAIL_SMS, "park sms");
     if (r == STORE_FOREIGN_KEY)
         r = STORE_NOT_FOUND;
-out:
     return leave(t, r);
 }
 
@@ -1333,16 +1328,12 @@ out:
 static enum store_result op_qr_get(struct store_tx *tx, int64_t id, struct store_qr *out)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 0);
+    enum store_result r;
     sqlite3_stmt *q;
     int rc;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 0, Q_QR_GET, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_QR_GET)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     sqlite3_bind_int64(q, 1, id);
     if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         out->id = sqlite3_column_int64(q, 0);
@@ -1357,7 +1348,6 @@ static enum store_result op_qr_get(struct store_tx *tx, int64_t id, struct store
         r = map_error(t, "qr get");
     }
     finish(q);
-out:
     return leave(t, r);
 }
 
@@ -1395,42 +1385,32 @@ out:
 static enum store_result op_screen_put(struct store_tx *tx, struct store_screen *s)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_SCREEN_PUT, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_SCREEN_PUT)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     s->updated = now_s();
     bind_text(q, 1, s->park_id);
     for (int i = 0; i < 3; i++)
         bind_text(q, i + 2, s->text[i]);
     sqlite3_bind_int64(q, 5, s->updated);
     r = run(t, Q_SCREEN_PUT, "screen put");
-out:
     return leave(t, r);
 }
 
 static enum store_result op_screen_delete(struct store_tx *tx, const char *park_id)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_SCREEN_DELETE, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_SCREEN_DELETE)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     bind_text(q, 1, park_id);
     r = run(t, Q_SCREEN_DELETE, "screen delete");
     if (r == STORE_OK && sqlite3_changes(t->db) == 0)
         r = STORE_NOT_FOUND;
-out:
     return leave(t, r);
 }
 
@@ -1470,37 +1450,28 @@ static void bind_card(sqlite3_stmt *q, int first, const struct store_card *c)
 static enum store_result op_card_add(struct store_tx *tx, struct store_card *c)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_CARD_INSERT, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_CARD_INSERT)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     bind_card(q, 1, c);
     c->created = c->updated = now_s();
     sqlite3_bind_int64(q, 11, c->created);
     r = run(t, Q_CARD_INSERT, "card insert");
     if (r == STORE_OK)
         c->id = sqlite3_last_insert_rowid(t->db);
-out:
     return leave(t, r);
 }
 
 static enum store_result op_card_update(struct store_tx *tx, struct store_card *c)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_CARD_UPDATE, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_CARD_UPDATE)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     sqlite3_bind_int64(q, 1, c->id);
     bind_card(q, 2, c);
     c->updated = now_s();
@@ -1508,23 +1479,18 @@ static enum store_result op_card_update(struct store_tx *tx, struct store_card *
     r = run(t, Q_CARD_UPDATE, "card update");
     if (r == STORE_OK && sqlite3_changes(t->db) == 0)
         r = STORE_NOT_FOUND;
-out:
     return leave(t, r);
 }
 
 static enum store_result op_card_get(struct store_tx *tx, int64_t id, struct store_card *out)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 0);
+    enum store_result r;
     sqlite3_stmt *q;
     int rc;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 0, Q_CARD_GET, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_CARD_GET)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     sqlite3_bind_int64(q, 1, id);
     if ((rc = sqlite3_step(q)) == SQLITE_ROW)
         read_card(q, out);
@@ -1533,27 +1499,21 @@ static enum store_result op_card_get(struct store_tx *tx, int64_t id, struct sto
     else
         r = map_error(t, "card get");
     finish(q);
-out:
     return leave(t, r);
 }
 
 static enum store_result op_card_delete(struct store_tx *tx, int64_t id)
 {
     struct sqlite_tx *t = to_tx(tx);
-    enum store_result r = enter(t, 1);
+    enum store_result r;
     sqlite3_stmt *q;
 
-    if (r != STORE_OK)
+    if ((r = enter_with(t, 1, Q_CARD_DELETE, &q)) != STORE_OK)
         return r;
-    if ((q = stmt(t, Q_CARD_DELETE)) == NULL) {
-        r = STORE_ERROR;
-        goto out;
-    }
     sqlite3_bind_int64(q, 1, id);
     r = run(t, Q_CARD_DELETE, "card delete");
     if (r == STORE_OK && sqlite3_changes(t->db) == 0)
         r = STORE_NOT_FOUND;
-out:
     return leave(t, r);
 }
 
