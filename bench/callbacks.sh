@@ -227,8 +227,26 @@ EOF
 load() { "${CLI_CPU[@]}" python3 "$TMP/load.py" "$1" "$PLK_PORT" "$TOKEN" "$TMP/$DB.db" "${@:2}"; }
 wrk_rps() { # prints requests/s and p99 of one wrk run
     "${CLI_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" \
-        "http://127.0.0.1:$PLK_PORT/unionapi/park_check" >"$TMP/wrk.txt"
+        "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData" >"$TMP/wrk.txt"
+    if grep -q "Non-2xx" "$TMP/wrk.txt"; then
+        echo "callbacks.sh: park_check answered with HTTP errors:" >&2
+        cat "$TMP/wrk.txt" >&2
+        exit 1
+    fi
     awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps, p99}' "$TMP/wrk.txt"
+}
+
+check_park_check() { # the request of park_check.lua must be answered for real: state 1
+    local body
+    body=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary @- \
+        "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData" <<'JSON'
+{"union_id":200002,"sign":"A72EA179B90F93A03B5C26C2D013E606","data":{"union_id":200002,"park_id":"20003","service_name":"park_check","car_number":"京HP00G6","license_color":0}}
+JSON
+)
+    case "$body" in
+    *'"state":1'*'"status":"1"'*) ;;
+    *) echo "callbacks.sh: unexpected park_check reply: $body" >&2; exit 1 ;;
+    esac
 }
 
 echo "== parklinkd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
@@ -259,6 +277,7 @@ phase 3 || exit 0
 DB=mixed
 start_parklinkd 1 mixed
 load seed "http://127.0.0.1:$SIM_PORT/cb" "$PARKS"
+check_park_check
 read -r ALONE ALONE_P99 < <(wrk_rps)
 load hold 200000 "$PARKS"
 before=$(load delivered)
