@@ -14,6 +14,7 @@
 
 struct config {
     char listen[CONFIG_STR_MAX];      /* HOST:PORT */
+    char admin_listen[CONFIG_STR_MAX]; /* HOST:PORT of the admin API alone; "" = on listen */
     char store[CONFIG_STR_MAX];       /* SQLite path, sqlite:PATH or postgresql://... */
     unsigned threads;                 /* worker threads, >= 1 */
     char admin_token[CONFIG_STR_MAX]; /* "" = use the stored one / generate at first start */

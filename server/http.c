@@ -24,8 +24,9 @@
 #define ADMIN "/admin/v1"
 
 static h2o_globalconf_t globalconf;
-static int configured;
-static size_t body_cap; /* for the error filter's message */
+static h2o_globalconf_t admin_conf; /* --admin-listen: the admin address's own caps */
+static int configured, admin_configured, admin_split;
+static size_t body_cap, admin_body_cap; /* for the error filter's message */
 
 static int path_is(h2o_iovec_t path, const char *lit)
 {
@@ -52,8 +53,7 @@ static int not_found(struct http_worker *w, h2o_req_t *req)
     size_t n = req->path_normalized.len + 32;
     char *msg = h2o_mem_alloc_pool(&req->pool, n);
 
-    snprintf(msg, n, "接口不存在: %.*s", (int)req->path_normalized.len,
-             req->path_normalized.base);
+    snprintf(msg, n, "接口不存在: %.*s", (int)req->path_normalized.len, req->path_normalized.base);
     metrics_http(w->metrics, METRICS_HTTP_OTHER);
     metrics_http(w->metrics, METRICS_HTTP_E404);
     reply_send(req, 404, 0, msg, NULL, 0);
@@ -79,11 +79,70 @@ static int serve_metrics(struct http_worker *w, h2o_req_t *req)
     return 0;
 }
 
+static int is_admin_path(h2o_iovec_t path)
+{
+    return path.len >= sizeof ADMIN - 1 && memcmp(path.base, ADMIN, sizeof ADMIN - 1) == 0 &&
+           (path.len == sizeof ADMIN - 1 || path.base[sizeof ADMIN - 1] == '/');
+}
+
+static int serve_admin(struct http_worker *w, h2o_req_t *req, h2o_iovec_t path)
+{
+    /* the admin module percent-decodes its own path segments: give it the raw path when it
+     * starts the same way (it nearly always does), so nothing is decoded twice */
+    h2o_iovec_t raw = req->path;
+    if (req->query_at != SIZE_MAX)
+        raw.len = req->query_at;
+    if (!(raw.len >= sizeof ADMIN - 1 && memcmp(raw.base, ADMIN, sizeof ADMIN - 1) == 0))
+        raw = path;
+    metrics_http(w->metrics, METRICS_HTTP_ADMIN);
+    http_admin_dispatch(w, req,
+                        h2o_iovec_init(raw.base + sizeof ADMIN - 1, raw.len - (sizeof ADMIN - 1)));
+    return 0;
+}
+
+/* /healthz and /metrics: both addresses answer them. 1 if path was one of them. */
+static int serve_status(struct http_worker *w, h2o_req_t *req, h2o_iovec_t path, int *rc)
+{
+    int get = method_is(req, "GET") || method_is(req, "HEAD");
+
+    if (path_is(path, "/healthz")) {
+        static const char ok[] = "{\"state\":1,\"errmsg\":\"ok\"}";
+        metrics_http(w->metrics, METRICS_HTTP_HEALTHZ);
+        if (get) {
+            reply_send_raw(req, 200, REPLY_JSON_TYPE, ok, sizeof ok - 1);
+            *rc = 0;
+        } else {
+            *rc = method_not_allowed(w, req, "GET, HEAD");
+        }
+        return 1;
+    }
+    if (path_is(path, "/metrics")) {
+        metrics_http(w->metrics, METRICS_HTTP_METRICS);
+        *rc = get ? serve_metrics(w, req) : method_not_allowed(w, req, "GET, HEAD");
+        return 1;
+    }
+    return 0;
+}
+
+/* The --admin-listen address: the admin API, /healthz and /metrics; nothing of the vendors'. */
+static int on_admin_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct http_worker *w = http_worker_of(req->conn->ctx);
+    h2o_iovec_t path = req->path_normalized;
+    int rc;
+
+    if (serve_status(w, req, path, &rc))
+        return rc;
+    if (is_admin_path(path))
+        return serve_admin(w, req, path);
+    return not_found(w, req);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct http_worker *w = http_worker_of(req->conn->ctx);
     h2o_iovec_t path = req->path_normalized;
-    int get = method_is(req, "GET") || method_is(req, "HEAD");
+    int get = method_is(req, "GET") || method_is(req, "HEAD"), rc;
     struct route route;
 
     if (path.len > sizeof UNIONAPI - 1 && memcmp(path.base, UNIONAPI, sizeof UNIONAPI - 1) == 0) {
@@ -96,34 +155,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         pipeline_run(w, req, &route);
         return 0;
     }
-    if (path_is(path, "/healthz")) {
-        static const char ok[] = "{\"state\":1,\"errmsg\":\"ok\"}";
-        metrics_http(w->metrics, METRICS_HTTP_HEALTHZ);
-        if (!get)
-            return method_not_allowed(w, req, "GET, HEAD");
-        reply_send_raw(req, 200, REPLY_JSON_TYPE, ok, sizeof ok - 1);
-        return 0;
-    }
-    if (path_is(path, "/metrics")) {
-        metrics_http(w->metrics, METRICS_HTTP_METRICS);
-        if (!get)
-            return method_not_allowed(w, req, "GET, HEAD");
-        return serve_metrics(w, req);
-    }
-    if (path.len >= sizeof ADMIN - 1 && memcmp(path.base, ADMIN, sizeof ADMIN - 1) == 0 &&
-        (path.len == sizeof ADMIN - 1 || path.base[sizeof ADMIN - 1] == '/')) {
-        /* the admin module percent-decodes its own path segments: give it the raw path
-         * when it starts the same way (it nearly always does), so nothing is decoded twice */
-        h2o_iovec_t raw = req->path;
-        if (req->query_at != SIZE_MAX)
-            raw.len = req->query_at;
-        if (!(raw.len >= sizeof ADMIN - 1 && memcmp(raw.base, ADMIN, sizeof ADMIN - 1) == 0))
-            raw = path;
-        metrics_http(w->metrics, METRICS_HTTP_ADMIN);
-        http_admin_dispatch(w, req,
-                            h2o_iovec_init(raw.base + sizeof ADMIN - 1,
-                                           raw.len - (sizeof ADMIN - 1)));
-        return 0;
+    if (serve_status(w, req, path, &rc))
+        return rc;
+    if (is_admin_path(path)) {
+        if (admin_split)
+            return not_found(w, req); /* the admin API answers on --admin-listen only */
+        return serve_admin(w, req, path);
     }
     /* lane QR code images (spec 2.3, http_qr.c) */
     if (path.len > sizeof HTTP_QR_PREFIX - 1 &&
@@ -158,8 +195,8 @@ struct json_error_ostream {
     h2o_iovec_t body;
 };
 
-static void json_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
-                            size_t bufcnt, h2o_send_state_t state)
+static void json_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                            h2o_send_state_t state)
 {
     struct json_error_ostream *o = (struct json_error_ostream *)self;
     h2o_iovec_t body = o->body;
@@ -178,7 +215,8 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         struct http_worker *w = http_worker_of(req->conn->ctx);
 
         if (req->res.status == 413) {
-            snprintf(msg, sizeof msg, "%s: 上限 %zu 字节", plk_errmsg(PLK_E_TOO_LARGE), body_cap);
+            size_t cap = req->conn->ctx->globalconf == &admin_conf ? admin_body_cap : body_cap;
+            snprintf(msg, sizeof msg, "%s: 上限 %zu 字节", plk_errmsg(PLK_E_TOO_LARGE), cap);
             metrics_http(w->metrics, METRICS_HTTP_E413);
         } else {
             snprintf(msg, sizeof msg, "HTTP请求格式错误: %d %s", req->res.status,
@@ -200,29 +238,46 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     h2o_setup_next_ostream(req, slot);
 }
 
-int http_start(const struct config *cfg)
+/* One h2o configuration: every path to on_req_fn, h2o's own errors rewritten as JSON, and
+ * bodies up to cap bytes (+1 so that a body of exactly the cap passes h2o's chunked check;
+ * the pipeline enforces the vendor cap exactly). */
+static void configure(h2o_globalconf_t *conf, size_t cap,
+                      int (*on_req_fn)(h2o_handler_t *, h2o_req_t *))
 {
     h2o_hostconf_t *host;
     h2o_pathconf_t *path;
     h2o_handler_t *handler;
     h2o_filter_t *filter;
 
-    h2o_config_init(&globalconf);
-    configured = 1;
-    globalconf.server_name = h2o_iovec_init(H2O_STRLIT("parklinkd"));
-    /* one cap for every path (h2o has no per-path cap): the larger of the vendor and admin
-     * caps, +1 so that a body of exactly the cap passes h2o's chunked check; the pipeline
-     * enforces the vendor cap exactly */
-    body_cap = cfg->body_max;
-    globalconf.max_request_entity_size =
-        (cfg->admin_body_max > cfg->body_max ? cfg->admin_body_max : cfg->body_max) + 1;
-    globalconf.http1.upgrade_to_http2 = 0;
-    host = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_config_init(conf);
+    conf->server_name = h2o_iovec_init(H2O_STRLIT("parklinkd"));
+    conf->max_request_entity_size = cap + 1;
+    conf->http1.upgrade_to_http2 = 0;
+    host = h2o_config_register_host(conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     path = h2o_config_register_path(host, "/", 0);
     handler = h2o_create_handler(path, sizeof *handler);
-    handler->on_req = on_req;
+    handler->on_req = on_req_fn;
     filter = h2o_create_filter(&host->fallback_path, sizeof *filter);
     filter->on_setup_ostream = json_error_setup;
+}
+
+int http_start(const struct config *cfg)
+{
+    body_cap = cfg->body_max;
+    admin_body_cap = cfg->admin_body_max;
+    admin_split = cfg->admin_listen[0] != '\0';
+    if (admin_split) {
+        /* vendors' address: h2o buffers no more than a vendor body may be */
+        configure(&globalconf, cfg->body_max, on_req);
+        configure(&admin_conf, cfg->admin_body_max, on_admin_req);
+        admin_configured = 1;
+    } else {
+        /* one address, one cap for every path (h2o has none per path): the larger one */
+        configure(&globalconf,
+                  cfg->admin_body_max > cfg->body_max ? cfg->admin_body_max : cfg->body_max,
+                  on_req);
+    }
+    configured = 1;
 
     ratelimit_init(cfg->rate_limit);
     if (metrics_init(cfg->threads) != 0 || pipeline_init(cfg) != 0 ||
@@ -230,7 +285,7 @@ int http_start(const struct config *cfg)
         return -1;
     if (http_admin_start() != 0)
         return -1;
-    return http_worker_start_all(&globalconf);
+    return http_worker_start_all(&globalconf, admin_split ? &admin_conf : NULL);
 }
 
 void http_stop(void)
@@ -247,5 +302,9 @@ void http_cleanup(void)
     if (configured) {
         h2o_config_dispose(&globalconf);
         configured = 0;
+    }
+    if (admin_configured) {
+        h2o_config_dispose(&admin_conf);
+        admin_configured = 0;
     }
 }

@@ -33,6 +33,7 @@ struct conn_ref {
 
 static struct http_worker *workers;
 static unsigned nworkers;
+static h2o_globalconf_t *admin_globalconf; /* NULL without --admin-listen */
 static unsigned max_conns, shutdown_ms;
 static atomic_uint_fast64_t conns_open, conns_total;
 
@@ -92,6 +93,37 @@ static int open_listener(const struct addrinfo *ai, int reuseport)
     return fd;
 }
 
+/* The --admin-listen socket: one plain listener (worker 0 serves it). -1 on error (logged). */
+static int bind_admin(const char *addr)
+{
+    char host[256], port[16];
+    struct addrinfo hints, *ai = NULL;
+    int fd, gai;
+
+    if (split_listen(addr, host, sizeof host, port, sizeof port) != 0) {
+        log_error("--admin-listen '%s': expected HOST:PORT, [IPV6]:PORT or :PORT", addr);
+        return -1;
+    }
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai)) != 0) {
+        log_error("--admin-listen '%s': %s", addr, gai_strerror(gai));
+        return -1;
+    }
+    if ((fd = open_listener(ai, 0)) < 0 || listen(fd, 1024) != 0) {
+        log_error("--admin-listen '%s': cannot listen: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    } else {
+        log_info("admin API on %s port %s only", host[0] ? host : "*", port);
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
 int http_worker_bind_all(const struct config *cfg)
 {
     char host[256], port[16];
@@ -134,7 +166,9 @@ int http_worker_bind_all(const struct config *cfg)
     if (workers == NULL)
         goto out;
     for (unsigned i = 0; i < nworkers; i++)
-        workers[i].listen_fd = -1;
+        workers[i].listen_fd = workers[i].admin_listen_fd = -1;
+    if (cfg->admin_listen[0] && (workers[0].admin_listen_fd = bind_admin(cfg->admin_listen)) < 0)
+        goto out;
     for (unsigned i = 0; i < nworkers; i++) {
         if ((workers[i].listen_fd = open_listener(ai, 1)) < 0) {
             log_error("--listen '%s': cannot listen: %s", cfg->listen, strerror(errno));
@@ -157,17 +191,38 @@ static void on_conn_close(void *data)
     atomic_fetch_sub(&conns_open, 1);
 }
 
+struct http_worker *http_worker_of(h2o_context_t *ctx)
+{
+    if (admin_globalconf != NULL && ctx->globalconf == admin_globalconf)
+        return H2O_STRUCT_FROM_MEMBER(struct http_worker, admin_ctx, ctx);
+    return H2O_STRUCT_FROM_MEMBER(struct http_worker, ctx, ctx);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
 static void pause_accepting(struct http_worker *w)
 {
     if (w->accepting) {
         h2o_socket_read_stop(w->listener);
+        if (w->admin_listener)
+            h2o_socket_read_stop(w->admin_listener);
         w->accepting = 0;
     }
+}
+
+static void resume_accepting(struct http_worker *w)
+{
+    h2o_socket_read_start(w->listener, on_accept);
+    if (w->admin_listener)
+        h2o_socket_read_start(w->admin_listener, on_accept);
+    w->accepting = 1;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     struct http_worker *w = listener->data;
+    h2o_accept_ctx_t *actx = listener == w->admin_listener ? &w->admin_accept_ctx
+                                                           : &w->accept_ctx;
 
     if (err != NULL)
         return;
@@ -193,7 +248,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         atomic_fetch_add(&conns_total, 1);
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = c;
-        h2o_accept(&w->accept_ctx, sock);
+        h2o_accept(actx, sock);
     }
 }
 
@@ -217,6 +272,12 @@ static void drain(struct http_worker *w)
     h2o_socket_read_stop(w->listener);
     h2o_socket_close(w->listener);
     w->listener = NULL;
+    if (w->admin_listener) {
+        h2o_socket_read_stop(w->admin_listener);
+        h2o_socket_close(w->admin_listener);
+        w->admin_listener = NULL;
+        w->admin_ctx.shutdown_requested = 1;
+    }
     /* What h2o_context_request_shutdown() does for HTTP/1 (answer with "Connection: close"
      * from now on); its HTTP/2 part would arm a one-second timer, and parklinkd never
      * speaks HTTP/2 (no TLS, upgrade disabled in http.c) */
@@ -262,8 +323,30 @@ static void setup(struct http_worker *w)
     w->listener = h2o_evloop_socket_create(w->loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listen_fd = -1; /* owned by the h2o socket now */
     w->listener->data = w;
-    h2o_socket_read_start(w->listener, on_accept);
-    w->accepting = 1;
+    if (w->admin_listen_fd >= 0) {
+        h2o_context_init(&w->admin_ctx, w->loop, admin_globalconf);
+        w->admin_accept_ctx.ctx = &w->admin_ctx;
+        w->admin_accept_ctx.hosts = admin_globalconf->hosts;
+        w->admin_listener =
+            h2o_evloop_socket_create(w->loop, w->admin_listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+        w->admin_listen_fd = -1;
+        w->admin_listener->data = w;
+    }
+    resume_accepting(w);
+}
+
+/* h2o 2.2's evloop h2o_multithread_destroy_queue() forgets to free the queue (later
+ * versions do free it) */
+static void dispose_context(h2o_context_t *ctx)
+{
+    h2o_multithread_queue_t *queue = ctx->queue;
+
+    h2o_context_dispose(ctx);
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
+    free(queue);
+#else
+    (void)queue;
+#endif
 }
 
 static void *worker_main(void *arg)
@@ -279,10 +362,8 @@ static void *worker_main(void *arg)
 
     while (!atomic_load(&w->stop)) {
         h2o_evloop_run(w->loop, w->accepting ? INT32_MAX : 50);
-        if (!w->accepting && w->listener && atomic_load(&conns_open) < max_conns) {
-            h2o_socket_read_start(w->listener, on_accept);
-            w->accepting = 1;
-        }
+        if (!w->accepting && w->listener && atomic_load(&conns_open) < max_conns)
+            resume_accepting(w);
     }
     drain(w);
     clean = h2o_linklist_is_empty(&w->conns) &&
@@ -293,23 +374,18 @@ static void *worker_main(void *arg)
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->outbox_done);
     registry_reader_release(&w->reader);
     if (clean) {
-        /* h2o's context and loop may only be torn down once no connection uses them */
-        h2o_multithread_queue_t *queue = w->ctx.queue;
-        h2o_context_dispose(&w->ctx);
-#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR <= 2
-        /* h2o 2.2's evloop h2o_multithread_destroy_queue() forgets to free the queue
-         * (later versions do free it) */
-        free(queue);
-#else
-        (void)queue;
-#endif
+        /* h2o's contexts and loop may only be torn down once no connection uses them */
+        if (w->admin_accept_ctx.ctx != NULL)
+            dispose_context(&w->admin_ctx);
+        dispose_context(&w->ctx);
         h2o_evloop_destroy(w->loop);
     }
     return NULL;
 }
 
-int http_worker_start_all(h2o_globalconf_t *globalconf)
+int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_conf)
 {
+    admin_globalconf = admin_conf;
     for (unsigned i = 0; i < nworkers; i++) {
         workers[i].index = i;
         workers[i].globalconf = globalconf;
@@ -334,9 +410,13 @@ void http_worker_stop_all(void)
 
 void http_worker_cleanup(void)
 {
-    for (unsigned i = 0; workers && i < nworkers; i++)
+    for (unsigned i = 0; workers && i < nworkers; i++) {
         if (workers[i].listen_fd >= 0)
             close(workers[i].listen_fd);
+        if (workers[i].admin_listen_fd >= 0)
+            close(workers[i].admin_listen_fd);
+    }
+    admin_globalconf = NULL;
     free(workers);
     workers = NULL;
     nworkers = 0;

@@ -26,6 +26,12 @@ struct http_worker {
     h2o_accept_ctx_t accept_ctx;
     int listen_fd;
     h2o_socket_t *listener;
+    /* --admin-listen: worker 0 alone serves the admin address, with a context of its own
+     * (its own globalconf: the admin body cap) on the same loop */
+    h2o_context_t admin_ctx;
+    h2o_accept_ctx_t admin_accept_ctx;
+    int admin_listen_fd;             /* -1: no admin listener on this worker */
+    h2o_socket_t *admin_listener;
     int accepting;                   /* listener is being read (off at --max-connections) */
     struct snapshot_reader reader;   /* this thread's view of the registry */
     struct metrics_worker *metrics;  /* this thread's counters */
@@ -45,8 +51,9 @@ struct http_worker {
  * are reported before any thread starts. 0 ok; -1 with a message logged. */
 int http_worker_bind_all(const struct config *cfg);
 
-/* Start the worker threads serving `globalconf`; returns once every loop is running. */
-int http_worker_start_all(h2o_globalconf_t *globalconf);
+/* Start the worker threads serving `globalconf` (and `admin_conf` on the --admin-listen
+ * address, NULL without one); returns once every loop is running. */
+int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_conf);
 
 /* Graceful stop: every worker stops accepting, lets its in-flight requests finish (at most
  * cfg->shutdown_timeout seconds), closes idle keep-alive connections, and exits; returns
@@ -57,10 +64,7 @@ void http_worker_stop_all(void);
 void http_worker_cleanup(void);
 
 /* The worker owning an h2o context (every request's req->conn->ctx). */
-static inline struct http_worker *http_worker_of(h2o_context_t *ctx)
-{
-    return H2O_STRUCT_FROM_MEMBER(struct http_worker, ctx, ctx);
-}
+struct http_worker *http_worker_of(h2o_context_t *ctx);
 
 /* Count a request taken (begin) and answered (end); worker thread only. Graceful shutdown
  * waits for the count to reach zero. */

@@ -65,8 +65,11 @@ class Reply:
 class Server:
     """A running parklinkd. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, extra_args=(), db_dir=None, env=None, threads=1):
+    def __init__(self, extra_args=(), db_dir=None, env=None, threads=1, admin_listen=False):
         self.port = free_port()
+        # admin_listen: the admin API on an address of its own (--admin-listen); admin()
+        # goes there
+        self.admin_port = free_port() if admin_listen else None
         self.own_dir = db_dir is None
         self.dir = db_dir or tempfile.mkdtemp(prefix="plk-it-")
         self.db = os.path.join(self.dir, "parklink.db")
@@ -84,6 +87,8 @@ class Server:
     def start(self, timeout=15):
         args = [PARKLINKD, "--listen", "127.0.0.1:%d" % self.port, "--store", self.db,
                 "--threads", str(self.threads), "--admin-token", ADMIN_TOKEN] + self.extra_args
+        if self.admin_port:
+            args += ["--admin-listen", "127.0.0.1:%d" % self.admin_port]
         self.stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.stderr,
                                      env=self.env, cwd=self.dir)
@@ -148,10 +153,14 @@ class Server:
             self.cleanup()
 
     # --- HTTP -------------------------------------------------------------------------
-    def request(self, method, path, body=None, headers=None, timeout=10):
+    @property
+    def admin_base(self):
+        return "http://127.0.0.1:%d" % self.admin_port if self.admin_port else self.base
+
+    def request(self, method, path, body=None, headers=None, timeout=10, base=None):
         if isinstance(body, str):
             body = body.encode("utf-8")
-        req = urllib.request.Request(self.base + path, data=body, method=method,
+        req = urllib.request.Request((base or self.base) + path, data=body, method=method,
                                      headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -175,7 +184,7 @@ class Server:
         headers = {"Content-Type": "application/json"}
         if token is not None:
             headers["Authorization"] = "Bearer " + token
-        return self.request(method, "/admin/v1" + path, body, headers)
+        return self.request(method, "/admin/v1" + path, body, headers, base=self.admin_base)
 
 
 class ServerTestCase(unittest.TestCase):

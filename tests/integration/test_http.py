@@ -301,6 +301,72 @@ class HttpRoutes(ServerTestCase):
         self.assertEqual(r.status, 401)
 
 
+class AdminListen(unittest.TestCase):
+    """--admin-listen: the admin API on an address of its own; the vendors' address then
+    buffers no more than --body-max, so an oversized vendor body is refused before it is
+    sent."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(extra_args=["--body-max", "2k"], threads=2, admin_listen=True).start()
+        seed(cls.srv)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.srv.cleanup()
+
+    def test_admin_answers_on_its_address_only(self):
+        self.assertEqual(self.srv.admin("GET", "/vendors").status, 200)
+        r = self.srv.request("GET", "/admin/v1/vendors",
+                             headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(r.json["state"], 0)
+        # and the vendors' interfaces are not on the admin address
+        r = self.srv.request("POST", "/unionapi/neworder/uploadData", b"{}",
+                             base=self.srv.admin_base)
+        self.assertEqual(r.status, 404, r)
+        for base in (self.srv.base, self.srv.admin_base):
+            self.assertEqual(self.srv.request("GET", "/healthz", base=base).status, 200)
+            self.assertIn("parklink_requests_total",
+                          self.srv.request("GET", "/metrics", base=base).text)
+
+    def test_vendor_body_over_the_cap_is_refused_before_it_is_sent(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        try:
+            s.sendall(b"POST /unionapi/neworder/uploadData HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n")
+            head = s.recv(65536).decode("utf-8", "replace")  # no body was sent at all
+        finally:
+            s.close()
+        self.assertTrue(head.startswith("HTTP/1.1 413"), head)
+        self.assertIn('"state":0', head)
+        self.assertIn("2048", head)
+
+    def test_admin_bodies_above_the_vendor_cap(self):
+        entries = [{"plate": "京Q%05d" % i, "color": 0} for i in range(500)]  # ~15 KiB
+        r = self.srv.admin("POST", "/blacklist", {"entries": entries})
+        self.assertIn(r.status, (200, 201), r)
+        r = self.srv.call("neworder/uploadData", check_data("京Q00042"), UKEY)
+        self.assertEqual(r.json["state"], 1, r)
+        self.assertEqual(r.json["data"]["reason"], "2")
+
+    def test_sigterm_with_an_idle_admin_connection(self):
+        srv = Server(threads=2, admin_listen=True).start()
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", srv.admin_port, timeout=5)
+            c.request("GET", "/healthz")
+            self.assertEqual(c.getresponse().read(), b'{"state":1,"errmsg":"ok"}')
+            t0 = time.time()
+            self.assertEqual(srv.stop(), 0)  # the keep-alive connection does not hold it
+            self.assertLess(time.time() - t0, 5)
+            c.close()
+        finally:
+            srv.cleanup()
+
+
 def unhandled_service():
     """(id, path under /unionapi/, data satisfying its schema) for a vendor-to-platform row of
     lib/services.def that server/api/handlers.c binds to no handler, or None."""
