@@ -93,25 +93,38 @@ static int open_listener(const struct addrinfo *ai, int reuseport)
     return fd;
 }
 
-/* The --admin-listen socket: one plain listener (worker 0 serves it). -1 on error (logged). */
-static int bind_admin(const char *addr)
+/* Resolve the address of option `flag` ("--listen"...) into host, port and *ai (to free with
+ * freeaddrinfo). -1 on error (logged). */
+static int resolve(const char *flag, const char *addr, char host[256], char port[16],
+                   struct addrinfo **ai)
 {
-    char host[256], port[16];
-    struct addrinfo hints, *ai = NULL;
-    int fd, gai;
+    struct addrinfo hints;
+    int gai;
 
-    if (split_listen(addr, host, sizeof host, port, sizeof port) != 0) {
-        log_error("--admin-listen '%s': expected HOST:PORT, [IPV6]:PORT or :PORT", addr);
+    if (split_listen(addr, host, 256, port, 16) != 0) {
+        log_error("%s '%s': expected HOST:PORT, [IPV6]:PORT or :PORT", flag, addr);
         return -1;
     }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai)) != 0) {
-        log_error("--admin-listen '%s': %s", addr, gai_strerror(gai));
+    if ((gai = getaddrinfo(host[0] ? host : NULL, port, &hints, ai)) != 0) {
+        log_error("%s '%s': %s", flag, addr, gai_strerror(gai));
         return -1;
     }
+    return 0;
+}
+
+/* The --admin-listen socket: one plain listener (worker 0 serves it). -1 on error (logged). */
+static int bind_admin(const char *addr)
+{
+    char host[256], port[16];
+    struct addrinfo *ai = NULL;
+    int fd;
+
+    if (resolve("--admin-listen", addr, host, port, &ai) != 0)
+        return -1;
     if ((fd = open_listener(ai, 0)) < 0 || listen(fd, 1024) != 0) {
         log_error("--admin-listen '%s': cannot listen: %s", addr, strerror(errno));
         if (fd >= 0)
@@ -127,21 +140,11 @@ static int bind_admin(const char *addr)
 int http_worker_bind_all(const struct config *cfg)
 {
     char host[256], port[16];
-    struct addrinfo hints, *ai = NULL;
-    int rc = -1, probe, gai;
+    struct addrinfo *ai = NULL;
+    int rc = -1, probe;
 
-    if (split_listen(cfg->listen, host, sizeof host, port, sizeof port) != 0) {
-        log_error("--listen '%s': expected HOST:PORT, [IPV6]:PORT or :PORT", cfg->listen);
+    if (resolve("--listen", cfg->listen, host, port, &ai) != 0)
         return -1;
-    }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if ((gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai)) != 0) {
-        log_error("--listen '%s': %s", cfg->listen, gai_strerror(gai));
-        return -1;
-    }
     /* A plain bind first: SO_REUSEPORT alone would silently share the port with another
      * process of the same user that already listens there. */
     if ((probe = open_listener(ai, 0)) < 0) {

@@ -190,10 +190,11 @@ class Server:
 class ServerTestCase(unittest.TestCase):
     """One fresh server per test class; self.srv is it."""
     server_args = ()
+    server_kwargs = {}  # more Server() arguments: threads, admin_listen ...
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(extra_args=cls.server_args).start()
+        cls.srv = Server(extra_args=cls.server_args, **cls.server_kwargs).start()
 
     @classmethod
     def tearDownClass(cls):

@@ -21,13 +21,15 @@ SCALE = 0.01
 SCHEDULE_MS = [10000, 20000, 30000, 40000, 50000, 80000, 120000, 160000, 200000, 300000]
 
 
-class Callbacks(unittest.TestCase):
-    """One server and one vendor-sim for the class; each test resets the simulator."""
+class SimAndServer(unittest.TestCase):
+    """One server and one vendor-sim (its callback URL) for the class."""
+    sim_args = ()
+    server_args = ()
 
     @classmethod
     def setUpClass(cls):
-        cls.sim = VendorSim(["--hold-ms", "3000"]).start()
-        cls.srv = Server(extra_args=["--retry-scale", str(SCALE), "--threads", "2"]).start()
+        cls.sim = VendorSim(list(cls.sim_args)).start()
+        cls.srv = Server(extra_args=list(cls.server_args)).start()
         seed(cls.srv, cls.sim.base + "/cb")
 
     @classmethod
@@ -38,6 +40,12 @@ class Callbacks(unittest.TestCase):
         finally:
             cls.srv.cleanup()
             cls.sim.cleanup()
+
+
+class Callbacks(SimAndServer):
+    """Each test resets the simulator."""
+    sim_args = ("--hold-ms", "3000")
+    server_args = ("--retry-scale", str(SCALE), "--threads", "2")
 
     def setUp(self):
         self.sim.reset()
@@ -418,24 +426,10 @@ class Durability(unittest.TestCase):
         wait_state(self.srv, mid, "delivered", timeout=20)
 
 
-class Retention(unittest.TestCase):
+class Retention(SimAndServer):
     """--outbox-retention: delivered messages go after it, with their attempts; dead ones stay
     for the operator, whatever their age."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = VendorSim().start()
-        cls.srv = Server(extra_args=["--retry-scale", "0.0005", "--outbox-retention", "2"]).start()
-        seed(cls.srv, cls.sim.base + "/cb")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-            cls.sim.stop()
-        finally:
-            cls.srv.cleanup()
-            cls.sim.cleanup()
+    server_args = ("--retry-scale", "0.0005", "--outbox-retention", "2")
 
     def test_delivered_go_dead_stay(self):
         self.sim.script("space_notify=http500,*=ok")

@@ -301,22 +301,17 @@ class HttpRoutes(ServerTestCase):
         self.assertEqual(r.status, 401)
 
 
-class AdminListen(unittest.TestCase):
+class AdminListen(ServerTestCase):
     """--admin-listen: the admin API on an address of its own; the vendors' address then
     buffers no more than --body-max, so an oversized vendor body is refused before it is
     sent."""
+    server_args = ("--body-max", "2k")
+    server_kwargs = {"threads": 2, "admin_listen": True}
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(extra_args=["--body-max", "2k"], threads=2, admin_listen=True).start()
+        super().setUpClass()
         seed(cls.srv)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.srv.cleanup()
 
     def test_admin_answers_on_its_address_only(self):
         self.assertEqual(self.srv.admin("GET", "/vendors").status, 200)
