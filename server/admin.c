@@ -344,6 +344,17 @@ int admin_page_params(struct req *r, struct store_query *q, int text_key)
     return 0;
 }
 
+int admin_list_query(struct req *r, const char *const *params, struct store_query *q,
+                     int text_key, char plate[STORE_PLATE_MAX + 1])
+{
+    if (admin_check_params(r, params) != 0 || admin_page_params(r, q, text_key) != 0 ||
+        (plate != NULL && admin_plate_param(r, plate, &q->plate) != 0)) {
+        admin_error(r, 400, "%s", r->err);
+        return -1;
+    }
+    return 0;
+}
+
 void admin_acc_add(struct list_acc *a, json_t *item, json_t *key)
 {
     json_array_append_new(a->items, item);

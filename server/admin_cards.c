@@ -151,14 +151,15 @@ void admin_cards_collection(struct req *r)
         admin_bad_method(r);
         return;
     }
-    if (strcmp(r->method, "GET") == 0 &&
-        (admin_check_params(r, params) != 0 || admin_page_params(r, &pq, 0) != 0 ||
-         admin_plate_param(r, plate, &q.plate) != 0 ||
-         (admin_param(r, "type") != NULL &&
-          admin_parse_num(admin_param(r, "type"), 1, 4, &type) != 0 &&
-          admin_bad(r, "query parameter 'type' must be 1-4") != 0))) {
-        admin_error(r, 400, "%s", r->err);
-        return;
+    if (strcmp(r->method, "GET") == 0) {
+        if (admin_list_query(r, params, &pq, 0, plate) != 0)
+            return;
+        q.plate = pq.plate;
+        if (admin_param(r, "type") != NULL &&
+            admin_parse_num(admin_param(r, "type"), 1, 4, &type) != 0) {
+            admin_error(r, 400, "query parameter 'type' must be 1-4");
+            return;
+        }
     }
     if (strcmp(r->method, "POST") == 0 && parse_card(r, r->body, &c, 1) != 0) {
         admin_error(r, 400, "%s", r->err);

@@ -58,6 +58,12 @@ int admin_page_params(struct req *r, struct store_query *q, int text_key);
 /* A numeric id from the path (1..INT64_MAX): 1 ok, 0 not. */
 int admin_id_key(const char *key, int64_t *id);
 
+/* The query of a list (GET on a collection): only the parameters named in params (NULL-
+ * terminated), the paging (after= a text key when text_key), and plate= into q->plate when
+ * plate is given. On a bad parameter it answers 400 and returns -1. */
+int admin_list_query(struct req *r, const char *const *params, struct store_query *q,
+                     int text_key, char plate[STORE_PLATE_MAX + 1]);
+
 /* Rows of a list, collected by the store's row callbacks through admin_acc_add. */
 struct list_acc {
     json_t *items;

@@ -133,21 +133,18 @@ void admin_vendors_collection(struct req *r)
     static const char *const params[] = {"limit", "offset", "after", NULL};
     struct store_vendor v = {0};
     struct store_query q = {0};
-    struct list_acc a = {json_array(), NULL};
+    struct list_acc a = {NULL, NULL};
     enum store_result sr;
     int64_t total = 0;
 
     if (strcmp(r->method, "GET") == 0) {
-        if (admin_check_params(r, params) != 0 || admin_page_params(r, &q, 1) != 0) {
-            json_decref(a.items);
-            admin_error(r, 400, "%s", r->err);
+        if (admin_list_query(r, params, &q, 1, NULL) != 0)
             return;
-        }
+        a.items = json_array();
         sr = store_vendor_list(r->st, &q, on_vendor_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
-    json_decref(a.items);
     if (strcmp(r->method, "POST") != 0) {
         admin_bad_method(r);
         return;
@@ -351,31 +348,27 @@ void admin_parks_collection(struct req *r)
     static const char *const params[] = {"limit", "offset", "after", "union_id", NULL};
     struct store_park p = {0};
     struct store_query q = {0};
-    struct list_acc a = {json_array(), NULL};
+    struct list_acc a = {NULL, NULL};
     char uid[STORE_UNION_ID_MAX + 1];
     enum store_result sr;
     int64_t total = 0;
 
     if (strcmp(r->method, "GET") == 0) {
-        if (admin_check_params(r, params) != 0 || admin_page_params(r, &q, 1) != 0) {
-            json_decref(a.items);
-            admin_error(r, 400, "%s", r->err);
+        if (admin_list_query(r, params, &q, 1, NULL) != 0)
             return;
-        }
         if (admin_param(r, "union_id") != NULL) {
             if (!admin_union_id_key(admin_param(r, "union_id"), uid)) {
-                json_decref(a.items);
                 admin_error(r, 400, "query parameter 'union_id' must be 1-%d digits",
                             STORE_UNION_ID_MAX);
                 return;
             }
             q.union_id = uid;
         }
+        a.items = json_array();
         sr = store_park_list(r->st, &q, on_park_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
-    json_decref(a.items);
     if (strcmp(r->method, "POST") != 0) {
         admin_bad_method(r);
         return;

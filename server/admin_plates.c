@@ -154,23 +154,19 @@ void admin_blacklist_collection(struct req *r)
     static const char *const params[] = {"limit", "offset", "after", "plate", NULL};
     struct store_blacklist e = {0};
     struct store_query q = {0};
-    struct list_acc a = {json_array(), NULL};
+    struct list_acc a = {NULL, NULL};
     char plate[STORE_PLATE_MAX + 1];
     enum store_result sr;
     int64_t total = 0;
 
     if (strcmp(r->method, "GET") == 0) {
-        if (admin_check_params(r, params) != 0 || admin_page_params(r, &q, 0) != 0 ||
-            admin_plate_param(r, plate, &q.plate) != 0) {
-            json_decref(a.items);
-            admin_error(r, 400, "%s", r->err);
+        if (admin_list_query(r, params, &q, 0, plate) != 0)
             return;
-        }
+        a.items = json_array();
         sr = store_blacklist_list(r->st, &q, on_blacklist_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
-    json_decref(a.items);
     if (strcmp(r->method, "POST") != 0) {
         admin_bad_method(r);
         return;
@@ -267,24 +263,20 @@ void admin_members_collection(struct req *r)
     static const char *const params[] = {"limit", "offset", "after", "plate", "park_id", NULL};
     struct store_member m = {0};
     struct store_query q = {0};
-    struct list_acc a = {json_array(), NULL};
+    struct list_acc a = {NULL, NULL};
     char plate[STORE_PLATE_MAX + 1];
     enum store_result sr;
     int64_t total = 0;
 
     if (strcmp(r->method, "GET") == 0) {
-        if (admin_check_params(r, params) != 0 || admin_page_params(r, &q, 0) != 0 ||
-            admin_plate_param(r, plate, &q.plate) != 0) {
-            json_decref(a.items);
-            admin_error(r, 400, "%s", r->err);
+        if (admin_list_query(r, params, &q, 0, plate) != 0)
             return;
-        }
         q.park_id = admin_param(r, "park_id"); /* "" = city-wide members */
+        a.items = json_array();
         sr = store_member_list(r->st, &q, on_member_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
-    json_decref(a.items);
     if (strcmp(r->method, "POST") != 0) {
         admin_bad_method(r);
         return;
@@ -401,30 +393,25 @@ void admin_reservations_collection(struct req *r)
                                          "park_id", "state",  NULL};
     struct store_reservation v = {0};
     struct store_query q = {0};
-    struct list_acc a = {json_array(), NULL};
+    struct list_acc a = {NULL, NULL};
     char plate[STORE_PLATE_MAX + 1];
     enum store_result sr;
     int64_t total = 0;
 
     if (strcmp(r->method, "GET") == 0) {
-        if (admin_check_params(r, params) != 0 || admin_page_params(r, &q, 0) != 0 ||
-            admin_plate_param(r, plate, &q.plate) != 0) {
-            json_decref(a.items);
-            admin_error(r, 400, "%s", r->err);
+        if (admin_list_query(r, params, &q, 0, plate) != 0)
             return;
-        }
         q.park_id = admin_param(r, "park_id");
         if (admin_param(r, "state") != NULL &&
             state_value(admin_param(r, "state"), &q.state) != 0) {
-            json_decref(a.items);
             admin_error(r, 400, "query parameter 'state' must be active or cancelled");
             return;
         }
+        a.items = json_array();
         sr = store_reservation_list(r->st, &q, on_reservation_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
-    json_decref(a.items);
     if (strcmp(r->method, "POST") != 0) {
         admin_bad_method(r);
         return;
