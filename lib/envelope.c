@@ -1,6 +1,6 @@
 /* envelope.c - parse the request envelope and find the raw `data` span; build signed bodies.
  *
- * envelope_scan.c reads the text once with yajl: grammar, strict UTF-8, repeated member
+ * envelope_scan.cpp reads the text once with simdjson: grammar, strict UTF-8, repeated member
  * names, the byte span of the top-level `data` (what the signature covers, spec 1.2.2: never
  * re-serialise) and a flat view of data's direct members. jansson builds the json_t tree at
  * once by default; with PLK_ENV_LAZY only when asked, or when the scan met something only
@@ -64,7 +64,7 @@ static enum plk_status scan(struct plk_envelope *env, const char *text, size_t l
 
     if ((st = reserve_arena(env, len)) != PLK_OK)
         return st;
-    if ((st = envelope_scan(env, text, len, sc)) == PLK_OK)
+    if ((st = envelope_scan_text(env, text, len, sc)) == PLK_OK)
         return PLK_OK;
     if (st != PLK_E_NOMEM) {
         enum plk_status jst = decode(env, text, len, &v);
@@ -222,21 +222,11 @@ static enum plk_status read_sign(struct plk_envelope *env, const struct envelope
 
     if (!sc->has_sign || v->kind == PLK_K_NULL)
         return (flags & PLK_ENV_SIGN_OPTIONAL) ? PLK_OK : PLK_E_NO_SIGN;
-    if (v->kind != PLK_K_STR || v->len != PLK_SIGN_LEN) {
+    if (v->kind != PLK_K_STR || plk_sign_normalize(v->text, v->len, env->sign) != PLK_OK) {
+        env->sign[0] = '\0';
         set_detail(env, "sign must be a string of 32 hexadecimal digits");
         return PLK_E_BAD_SIGN_FORMAT;
     }
-    for (int i = 0; i < PLK_SIGN_LEN; i++) {
-        char c = v->text[i];
-        if (c >= 'a' && c <= 'f')
-            c = (char)(c - 'a' + 'A');
-        else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) {
-            set_detail(env, "sign must be a string of 32 hexadecimal digits");
-            return PLK_E_BAD_SIGN_FORMAT;
-        }
-        env->sign[i] = c;
-    }
-    env->sign[PLK_SIGN_LEN] = '\0';
     return PLK_OK;
 }
 

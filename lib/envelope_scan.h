@@ -1,10 +1,11 @@
 /* envelope_scan.h - the one strict pass over an envelope's text (private to lib/envelope.c).
  *
- * yajl reads the text once: it checks the grammar, and its callbacks record what envelope.c
- * needs without building a tree - the envelope's own sign/union_id/service_name, the exact
- * byte span of the top-level `data`, and data's direct members into env's flat view. Whatever
- * the pass cannot decide alone (nested containers, member names beyond the view, surrogate
- * escapes) it reports in `needs_tree`, and envelope.c lets jansson decide those. */
+ * simdjson reads the text once (envelope_scan.cpp): it checks the grammar and strict UTF-8,
+ * and a walk over its DOM records what envelope.c needs without building a jansson tree - the
+ * envelope's own sign/union_id/service_name, the exact byte span of the top-level `data`, and
+ * data's direct members into env's flat view. Whatever the pass cannot decide alone (nested
+ * containers, member names beyond the view, surrogate escapes) it reports in `needs_tree`, and
+ * envelope.c lets jansson decide those. */
 #ifndef PARKLINK_ENVELOPE_SCAN_H
 #define PARKLINK_ENVELOPE_SCAN_H
 
@@ -27,7 +28,7 @@ struct envelope_scan {
 /* Scan `text` into env's flat view (env->members, env->arena) and *out. env->arena must have
  * room for len + 64 bytes. Returns PLK_OK, or the status of what is wrong (PLK_E_NOT_JSON,
  * PLK_E_BAD_UTF8, PLK_E_DUP_KEY, PLK_E_NOMEM) with out->detail set. */
-enum plk_status envelope_scan(struct plk_envelope *env, const char *text, size_t len,
-                              struct envelope_scan *out);
+enum plk_status envelope_scan_text(struct plk_envelope *env, const char *text, size_t len,
+                                   struct envelope_scan *out);
 
 #endif

@@ -81,20 +81,36 @@ void plk_sign(const char *text, size_t len, const char *key, char out[PLK_SIGN_L
     md5_hex3(text, len, "key=", 4, key, strlen(key), out);
 }
 
-enum plk_status plk_sign_verify(const char *text, size_t len, const char *key,
-                                const char *sign, size_t sign_len)
+/* Upper-case hex digit of c, or 0 when c is none: one table load per character. */
+/* clang-format off */
+static const char hex_digit[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['A'] = 'A', ['B'] = 'B', ['C'] = 'C', ['D'] = 'D',
+    ['E'] = 'E', ['F'] = 'F', ['a'] = 'A', ['b'] = 'B', ['c'] = 'C', ['d'] = 'D', ['e'] = 'E',
+    ['f'] = 'F',
+};
+/* clang-format on */
+
+enum plk_status plk_sign_normalize(const char *sign, size_t sign_len, char out[PLK_SIGN_LEN + 1])
 {
-    char given[PLK_SIGN_LEN], want[PLK_SIGN_LEN + 1];
+    unsigned bad = 0;
     if (sign_len != PLK_SIGN_LEN)
         return PLK_E_BAD_SIGN_FORMAT;
     for (size_t i = 0; i < PLK_SIGN_LEN; i++) {
-        char c = sign[i];
-        if (c >= 'a' && c <= 'f')
-            c = (char)(c - 'a' + 'A');
-        else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
-            return PLK_E_BAD_SIGN_FORMAT;
-        given[i] = c;
+        char c = hex_digit[(unsigned char)sign[i]];
+        bad |= c == 0;
+        out[i] = c;
     }
+    out[PLK_SIGN_LEN] = '\0';
+    return bad ? PLK_E_BAD_SIGN_FORMAT : PLK_OK;
+}
+
+enum plk_status plk_sign_verify(const char *text, size_t len, const char *key,
+                                const char *sign, size_t sign_len)
+{
+    char given[PLK_SIGN_LEN + 1], want[PLK_SIGN_LEN + 1];
+    if (plk_sign_normalize(sign, sign_len, given) != PLK_OK)
+        return PLK_E_BAD_SIGN_FORMAT;
     plk_sign(text, len, key, want);
     return CRYPTO_memcmp(given, want, PLK_SIGN_LEN) == 0 ? PLK_OK : PLK_E_SIGN_MISMATCH;
 }

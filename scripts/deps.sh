@@ -2,8 +2,8 @@
 # deps.sh - install the Debian packages parklink builds, tests and benchmarks with.
 # Idempotent and quiet when everything is already there. Needs root (or sudo) on Debian 12.
 set -euo pipefail
-PKGS=(gcc clang make cmake pkg-config python3 ca-certificates
-      libh2o-evloop-dev libjansson-dev libyajl-dev libsqlite3-dev libpq-dev
+PKGS=(gcc g++ clang make cmake pkg-config python3 ca-certificates
+      libh2o-evloop-dev libjansson-dev libsimdjson-dev libsqlite3-dev libpq-dev
       libcurl4-openssl-dev libssl-dev libqrencode-dev libpng-dev uthash-dev libcmocka-dev
       postgresql sqlite3 curl)
 missing=()

@@ -233,6 +233,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         else
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                            H2O_STRLIT(REPLY_JSON_TYPE));
+        reply_add_server(req);
         slot = &o->super.next;
     }
     h2o_setup_next_ostream(req, slot);
@@ -250,7 +251,7 @@ static void configure(h2o_globalconf_t *conf, size_t cap,
     h2o_filter_t *filter;
 
     h2o_config_init(conf);
-    conf->server_name = h2o_iovec_init(H2O_STRLIT("parklinkd"));
+    conf->server_name = h2o_iovec_init(H2O_STRLIT("")); /* reply_add_server() instead */
     conf->max_request_entity_size = cap + 1;
     conf->http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);

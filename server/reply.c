@@ -10,6 +10,12 @@
 
 static h2o_generator_t static_generator = {NULL, NULL};
 
+void reply_add_server(h2o_req_t *req)
+{
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SERVER, NULL,
+                   H2O_STRLIT(REPLY_SERVER_NAME));
+}
+
 void reply_send_raw(h2o_req_t *req, int status, const char *content_type, const char *body,
                     size_t body_len)
 {
@@ -20,6 +26,7 @@ void reply_send_raw(h2o_req_t *req, int status, const char *content_type, const 
     req->res.content_length = body_len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                    strlen(content_type));
+    reply_add_server(req);
     h2o_start_response(req, &static_generator);
     /* HEAD: the headers (Content-Length included) without the body */
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))

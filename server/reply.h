@@ -10,6 +10,11 @@
 #include <h2o.h>
 
 #define REPLY_JSON_TYPE "application/json;charset=utf-8"
+#define REPLY_SERVER_NAME "parklinkd"
+
+/* Add "server: parklinkd". A plain header: h2o's own server_name costs an extra sprintf on
+ * every reply, so http.c leaves it empty and every reply path calls this instead. */
+void reply_add_server(h2o_req_t *req);
 
 /* Build {"state":state,"errmsg":errmsg[,"data":data]} in pool memory (see reply_send). */
 h2o_iovec_t reply_build(h2o_mem_pool_t *pool, int state, const char *errmsg, const char *data,

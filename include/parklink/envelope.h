@@ -4,7 +4,7 @@
  * object (double encoding, DESIGN decision 3). Parsing locates the exact byte span of the
  * `data` value as received - the text the signature covers - and never re-serialises it.
  * `union_id` may stand at the top level, inside `data`, or both (then they must agree).
- * One strict pass with yajl (valid UTF-8, no duplicate member names, exact grammar) finds the
+ * One strict pass with simdjson (valid UTF-8, no duplicate member names, exact grammar) finds the
  * span and reads the envelope's own members and the direct members of `data` into a flat view
  * (struct plk_value) without building a tree; jansson builds the json_t tree when a caller
  * wants one - at once by default, or only when asked (PLK_ENV_LAZY, the server's hot path). */

@@ -30,6 +30,10 @@ void plk_md5_hex2(const char *a, size_t alen, const char *b, size_t blen,
 /* Check `sign` (len bytes; upper or lower case hex accepted) against text + "key=" + key.
  * Returns PLK_OK, PLK_E_BAD_SIGN_FORMAT or PLK_E_SIGN_MISMATCH. Constant time in the
  * compared digits. */
+/* sign (sign_len bytes) as 32 upper-case hex digits into out; PLK_E_BAD_SIGN_FORMAT when it
+ * is not 32 hexadecimal digits of either case. */
+enum plk_status plk_sign_normalize(const char *sign, size_t sign_len, char out[PLK_SIGN_LEN + 1]);
+
 enum plk_status plk_sign_verify(const char *text, size_t len, const char *key,
                                 const char *sign, size_t sign_len);
 

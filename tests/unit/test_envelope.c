@@ -319,6 +319,39 @@ static void test_lazy_nested_and_wide_data(void **state)
     plk_envelope_cleanup(&env);
 }
 
+/* Escapes and whitespace make raw texts longer than decoded ones: the view must still hold the
+ * decoded texts, and the data span must still be the exact bytes as sent. */
+static void test_lazy_escapes_and_spaces(void **state)
+{
+    static const char data[] = "{ \"a\\u0062\" : \"\\u4eac\\\"x\" ,\n\t\"n\" : -12 ,"
+                               " \"t\" : true , \"s\" : \"plain\" }";
+    char body[512], buf[32];
+    struct plk_envelope env;
+    struct plk_value v;
+
+    snprintf(body, sizeof body,
+             " {\r\n \"union_id\" : 1 ,\n \"sign\" : \"A72EA179B90F93A03B5C26C2D013E606\" ,"
+             " \"d\\u0061ta\" : %s , \"x\" : [ \"]\" , \"\\\\\" ] }\n",
+             data);
+    for (int lazy = 0; lazy <= 1; lazy++) {
+        assert_int_equal(parse(&env, body, lazy ? PLK_ENV_LAZY : 0), PLK_OK);
+        assert_int_equal(env.data_len, strlen(data));
+        assert_memory_equal(env.data_text, data, env.data_len);
+        assert_true(plk_envelope_member(&env, "ab", &v, buf));
+        assert_int_equal(v.kind, PLK_K_STR);
+        assert_string_equal(v.text, "\xe4\xba\xac\"x");
+        assert_true(plk_envelope_member(&env, "n", &v, buf));
+        assert_int_equal(v.kind, PLK_K_INT);
+        assert_int_equal(v.i, -12);
+        assert_memory_equal(v.text, "-12", v.len);
+        assert_true(plk_envelope_member(&env, "t", &v, buf));
+        assert_int_equal(v.kind, PLK_K_BOOL);
+        assert_true(plk_envelope_member(&env, "s", &v, buf));
+        assert_string_equal(v.text, "plain");
+        plk_envelope_cleanup(&env);
+    }
+}
+
 static void test_lazy_numbers(void **state)
 {
     static const struct {
@@ -333,6 +366,11 @@ static void test_lazy_numbers(void **state)
         {"1.50", PLK_OK, PLK_K_REAL, "1.50"},
         {"1E2", PLK_OK, PLK_K_REAL, "1E2"},
         {"1e999", PLK_E_NOT_JSON, PLK_K_NULL, NULL},
+        {"18446744073709551615", PLK_E_NOT_JSON, PLK_K_NULL, NULL},
+        {"123456789012345678901234567890", PLK_E_NOT_JSON, PLK_K_NULL, NULL},
+        {"-123456789012345678901234567890", PLK_E_NOT_JSON, PLK_K_NULL, NULL},
+        {"0.1e1", PLK_OK, PLK_K_REAL, "0.1e1"},
+        {"12345678901234567890.5", PLK_OK, PLK_K_REAL, "12345678901234567890.5"},
         {"true", PLK_OK, PLK_K_BOOL, "true"},
         {"null", PLK_OK, PLK_K_NULL, "null"},
     };
@@ -358,7 +396,8 @@ static void test_lazy_numbers(void **state)
     }
 }
 
-/* Corners where yajl alone is lenient: both parse modes refuse them as jansson does. */
+/* Corners where a lenient reader slips (yajl did, before simdjson): both parse modes refuse
+ * them as jansson does. */
 static void test_strict_corners(void **state)
 {
     static const struct {
@@ -466,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_lazy_builds_no_tree),
         cmocka_unit_test(test_lazy_nested_and_wide_data),
         cmocka_unit_test(test_lazy_numbers),
+        cmocka_unit_test(test_lazy_escapes_and_spaces),
         cmocka_unit_test(test_strict_corners),
         cmocka_unit_test(test_validate_envelope_matches_tree),
     };
