@@ -59,7 +59,7 @@ static void md5_hex3(const char *a, size_t alen, const char *b, size_t blen, con
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     EVP_MD_CTX *ctx = thread_ctx();
-    if (ctx == NULL || md5_impl == NULL || !EVP_DigestInit_ex(ctx, md5_impl, NULL) ||
+    if (ctx == NULL || md5_impl == NULL || !EVP_DigestInit_ex2(ctx, md5_impl, NULL) ||
         !EVP_DigestUpdate(ctx, a, alen) || !EVP_DigestUpdate(ctx, b, blen) ||
         !EVP_DigestUpdate(ctx, c, clen) || !EVP_DigestFinal_ex(ctx, md, &mdlen) ||
         mdlen != 16) {

@@ -44,6 +44,8 @@
 #define HINTS_MAX 1024 /* parks remembered between passes; beyond: sweep all */
 #define KEY_MAX (STORE_UNION_ID_MAX + 1 + STORE_PARK_ID_MAX + 1)
 #define DELIVERY_NICE 19 /* below the request workers (see delivery_main) */
+#define EARLY_ANSWER_MS 60000 /* an answer waits this long for its asker (see early_answer) */
+#define EARLY_ANSWER_MAX 256  /* and no more than this many wait */
 
 /* ---- what other threads queue ---- */
 
@@ -114,6 +116,17 @@ struct batch {
     size_t n, cap;
 };
 
+/* An answer through the long-poll whose asker the thread has not registered yet: the hint
+ * that hands a question out and the asker's own note reach the thread separately, and under
+ * load the answer can come back in between. Kept until the asker comes, for EARLY_ANSWER_MS. */
+struct early_answer {
+    int64_t id; /* the question's message id */
+    int64_t expires;
+    char *answer;
+    size_t answer_len;
+    struct early_answer *next;
+};
+
 static struct {
     struct delivery_options opt;
     struct store *st;
@@ -132,6 +145,8 @@ static struct {
     size_t nspare;
 
     struct delivery_ask *waiting; /* questions to vendors in poll mode */
+    struct early_answer *early;   /* answers that came before their question was waiting */
+    unsigned nearly;
     struct job *asking;           /* questions being POSTed (not in a lane) */
     struct batch batch;
     struct delivery_ack *acks_done; /* answered once the batch commits */
@@ -853,14 +868,92 @@ static void ask_fail(struct delivery_ask *a, int outcome, const char *why, int64
     ask_done(a);
 }
 
+/* The asker hears the vendor's answer (taken over: the asker frees it). */
+static void ask_answered(struct delivery_ask *q, char *answer, size_t answer_len)
+{
+    q->outcome = 200;
+    q->http_status = 200;
+    q->answer = answer;
+    q->answer_len = answer_len;
+    snprintf(q->content_type, sizeof q->content_type, "application/json");
+    ask_done(q);
+}
+
+static void early_free(struct early_answer *e)
+{
+    free(e->answer);
+    free(e);
+}
+
+/* Keep an answer whose asker is not waiting yet; the oldest goes when too many wait. */
+static void early_keep(int64_t id, char **answer, size_t answer_len, int64_t now)
+{
+    struct early_answer *e = calloc(1, sizeof *e), **p;
+
+    if (e == NULL)
+        h2o_fatal("out of memory");
+    e->id = id;
+    e->expires = now + EARLY_ANSWER_MS;
+    e->answer = *answer;
+    e->answer_len = answer_len;
+    *answer = NULL;
+    e->next = d.early;
+    d.early = e;
+    if (++d.nearly > EARLY_ANSWER_MAX) {
+        for (p = &d.early; (*p)->next != NULL; p = &(*p)->next)
+            ;
+        early_free(*p);
+        *p = NULL;
+        d.nearly--;
+    }
+}
+
+/* The answer kept for message id, removed from the list; NULL when none. */
+static struct early_answer *early_take(int64_t id)
+{
+    for (struct early_answer **p = &d.early; *p != NULL; p = &(*p)->next) {
+        struct early_answer *e = *p;
+        if (e->id == id) {
+            *p = e->next;
+            d.nearly--;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Drop kept answers past their time (all of them when `all`). */
+static void early_expire(int64_t now, int all)
+{
+    struct early_answer **p = &d.early;
+
+    while (*p != NULL) {
+        struct early_answer *e = *p;
+        if (all || now >= e->expires) {
+            *p = e->next;
+            d.nearly--;
+            early_free(e);
+        } else {
+            p = &e->next;
+        }
+    }
+}
+
 static void ask_start(struct delivery_ask *a, int64_t now)
 {
     struct job *j;
+    struct early_answer *e;
 
     a->deadline_ = now + a->timeout_ms;
     if (receivers_mode(a->union_id) == STORE_DELIVERY_POLL) {
         /* the vendor polls: the question waits for its poll, the answer for its upload */
         a->via_poll = 1;
+        if ((e = early_take(a->id)) != NULL) { /* answered already */
+            ask_answered(a, e->answer, e->answer_len);
+            e->answer = NULL;
+            early_free(e);
+            return;
+        }
         a->next_ = d.waiting;
         d.waiting = a;
         serve_park(a->union_id, a->park_id);
@@ -1057,13 +1150,10 @@ static void ack_one(struct delivery_ack *a, int64_t now)
             outbox_metrics_result(OUTBOX_R_ACKED);
             outbox_metrics_delivered(now - m->created);
             if ((q = ask_waiting(m->id)) != NULL) {
-                q->outcome = 200;
-                q->http_status = 200;
-                q->answer = a->answer;
-                q->answer_len = a->answer_len;
+                ask_answered(q, a->answer, a->answer_len);
                 a->answer = NULL;
-                snprintf(q->content_type, sizeof q->content_type, "application/json");
-                ask_done(q);
+            } else {
+                early_keep(m->id, &a->answer, a->answer_len, now);
             }
         } else if (a->ok) {
             outbox_metrics_result(OUTBOX_R_ACKED);
@@ -1125,6 +1215,7 @@ static void housekeeping(int64_t now)
     if (store_outbox_counts(d.st, &pending, &dead) == STORE_OK)
         outbox_metrics_gauges(pending, dead);
     ask_deadlines(now, 0);
+    early_expire(now, 0);
     longpoll_each_waiting(on_waiting_park, NULL);
     d.next_housekeeping = now + HOUSEKEEPING_MS;
 }
@@ -1154,17 +1245,18 @@ static void run_pass(void)
 
     now = outbox_now_ms();
     d.snap = registry_current(&d.reader);
-    while (acks != NULL) {
-        struct delivery_ack *a = acks;
-
-        acks = a->next_;
-        ack_one(a, now);
-    }
+    /* questions first: an answer that came in the same pass finds its asker waiting */
     while (asks != NULL) {
         struct delivery_ask *a = asks;
 
         asks = a->next_;
         ask_start(a, now);
+    }
+    while (acks != NULL) {
+        struct delivery_ack *a = acks;
+
+        acks = a->next_;
+        ack_one(a, now);
     }
     /* long-polls: parks named since the last pass (new messages, new polls) */
     if (sweep) {
@@ -1345,6 +1437,7 @@ void delivery_stop(void)
         k = next;
     }
     ask_deadlines(outbox_now_ms(), 1);
+    early_expire(0, 1);
     while ((j = d.asking) != NULL) {
         d.asking = j->next;
         j->ask->outcome = 503;

@@ -5,11 +5,15 @@ and gets each message the moment it is written (wake-up across threads), or "no 
 after --longpoll-hold; it confirms with an upload carrying the same service_name, and a
 duplicate confirmation is harmless. Unconfirmed messages are handed out again on the retry
 schedule; a question asked through the admin API travels the same way and its answer comes
-back as the confirmation; a second poll of one terminal ends the first; a held poll does not
-delay a graceful shutdown.
+back as the confirmation, also when the answer overtakes the question's own registration on
+a busy machine; a second poll of one terminal ends the first; a held poll does not delay a
+graceful shutdown.
 Env: PARKLINKD, PARKLINK.
 """
 import json
+import os
+import subprocess
+import sys
 import time
 import unittest
 
@@ -234,6 +238,45 @@ class LongPollShutdown(unittest.TestCase):
             self.assertEqual(poll.result().json, {"state": 1, "errmsg": "暂无消息"})
         finally:
             srv.cleanup()
+
+
+class LongPollBusyMachine(unittest.TestCase):
+    """Another process keeps a core busy: the question is handed out (by the writer's hint)
+    and answered before the delivery thread has registered its asker. The asker must still
+    get the answer at once, not a 504 when its deadline passes."""
+
+    def setUp(self):
+        self.srv = Server(extra_args=["--longpoll-hold", "300", "--threads", "2"]).start()
+        self.hog = subprocess.Popen(
+            [sys.executable, "-c", "import os\nos.sched_setaffinity(0, {0})\nwhile True: pass"])
+
+    def tearDown(self):
+        self.hog.kill()
+        self.hog.wait()
+        try:
+            self.srv.stop()
+        finally:
+            self.srv.cleanup()
+
+    def test_answers_reach_their_askers(self):
+        seed(self.srv, "")
+        self.srv.admin("PUT", "/vendors/%d/delivery" % UID, {"mode": "poll"})
+        for i in range(4):
+            t = Terminal(self.srv)
+            t.login()
+            while "service_name" in t.download().json:
+                pass
+            ask = Background(lambda: self.srv.admin(
+                "POST", "/ask/check_vip?timeout_ms=8000",
+                {"park_id": PARK, "car_number": "京A%d" % i, "amount": 100}))
+            r = wait_until(lambda: (lambda x: x if "service_name" in x.json else None)(
+                t.download()), 8, what="the question")
+            t0 = time.time()
+            t.ack("check_vip", message_id=r.json["message_id"], errmsg="可以购买")
+            a = ask.result()
+            self.assertEqual(a.status, 200, a)
+            self.assertEqual(a.json["answer"]["errmsg"], "可以购买")
+            self.assertLess(time.time() - t0, 4.0, "the answer waited for the asker's deadline")
 
 
 if __name__ == "__main__":
