@@ -43,7 +43,7 @@
 #define QUESTION_ANSWER_MAX (8u << 20)
 #define HINTS_MAX 1024 /* parks remembered between passes; beyond: sweep all */
 #define KEY_MAX (STORE_UNION_ID_MAX + 1 + STORE_PARK_ID_MAX + 1)
-#define DELIVERY_NICE 19 /* below the request workers (see delivery_main) */
+#define DELIVERY_NICE 19      /* below the request workers (see delivery_main) */
 #define EARLY_ANSWER_MS 60000 /* an answer waits this long for its asker (see early_answer) */
 #define EARLY_ANSWER_MAX 256  /* and no more than this many wait */
 
@@ -146,7 +146,7 @@ static struct {
 
     struct delivery_ask *waiting; /* questions to vendors in poll mode */
     struct early_answer *early;   /* answers that came before their question was waiting */
-    unsigned nearly;
+    unsigned nearly;              /* how many */
     struct job *asking;           /* questions being POSTed (not in a lane) */
     struct batch batch;
     struct delivery_ack *acks_done; /* answered once the batch commits */
