@@ -335,7 +335,8 @@ struct pass {
     /* The envelope object: its own members, and data read in the same walk. */
     bool envelope(simdjson::dom::object obj, const char *text, size_t len)
     {
-        std::string_view names[TOP_NAMES];
+        const char *names[TOP_NAMES]; /* not cleared: filled up to nnames */
+        size_t name_lens[TOP_NAMES];
         unsigned nnames = 0;
         cursor c{text, len, 0, std::memchr(text, '\\', len) != nullptr};
         c.ws();
@@ -344,11 +345,13 @@ struct pass {
             if (!name_ok(field.key))
                 return stop(PLK_E_NOT_JSON, "NUL byte in object key not supported");
             for (unsigned i = 0; i < nnames; i++)
-                if (names[i] == field.key)
+                if (name_lens[i] == field.key.size() &&
+                    std::memcmp(names[i], field.key.data(), field.key.size()) == 0)
                     return stop(PLK_E_DUP_KEY, "duplicate object key");
-            if (nnames < TOP_NAMES)
-                names[nnames++] = field.key;
-            else
+            if (nnames < TOP_NAMES) {
+                names[nnames] = field.key.data();
+                name_lens[nnames++] = field.key.size();
+            } else
                 out->needs_tree = 1; /* jansson checks the rest for repeats */
 
             c.name(field.key);
@@ -453,7 +456,7 @@ extern "C" enum plk_status envelope_scan_text(struct plk_envelope *env, const ch
     simdjson::dom::element root;
     pass p{env, out};
 
-    std::memset(out, 0, offsetof(struct envelope_scan, detail));
+    std::memset(out, 0, offsetof(struct envelope_scan, root_string));
     out->detail[0] = '\0';
     env->nmembers = 0;
     if (parser == nullptr)

@@ -12,17 +12,18 @@
 #include "parklink/envelope.h"
 
 struct envelope_scan {
-    enum plk_kind root_kind;      /* the kind of the whole text */
-    struct plk_value root_string; /* root_kind STR: its decoded text (double encoding) */
-    struct plk_value sign, union_id, service_name; /* top-level members; kind NULL if absent */
+    enum plk_kind root_kind; /* the kind of the whole text */
     unsigned char has_sign, has_union_id, has_service_name, has_data;
-    enum plk_kind data_kind;      /* also a scalar's kind: refused by envelope.c */
-    struct plk_value data_scalar; /* where a scalar data value is read into */
-    const char *data_text;        /* the raw span of data (OBJ or ARR) */
+    enum plk_kind data_kind; /* OBJ or ARR when data_text is set */
+    const char *data_text;   /* the raw span of data (OBJ or ARR) */
     size_t data_len;
     unsigned char needs_tree; /* only jansson can finish the checks (see above) */
     unsigned char overflow;   /* data has more members than the view holds */
-    char detail[120];         /* what the pass itself refused (duplicate name, bad UTF-8...) */
+    /* the fields above start zeroed; the ones below are set only where a flag says so */
+    struct plk_value root_string; /* root_kind STR: its decoded text (double encoding) */
+    struct plk_value sign, union_id, service_name; /* top-level members, when has_... */
+    struct plk_value data_scalar; /* has_data without data_text: the scalar data (refused) */
+    char detail[120];             /* what the pass itself refused (duplicate name, bad UTF-8...) */
 };
 
 /* Scan `text` into env's flat view (env->members, env->arena) and *out. env->arena must have
