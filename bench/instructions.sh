@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# instructions.sh - user-space instructions per park_check request, parklinkd against nginx's
+# fixed reply, counted by callgrind: a figure this machine's slow and fast phases cannot move.
+#
+# park_check.sh's req/s swing with whatever else shares the host; what a code change saved is
+# read better here. Both servers run under valgrind --tool=callgrind with instrumentation off,
+# are warmed up, then counted over one wrk run (16 connections); the kernel's share (TCP over
+# loopback, the same for both) is not counted. Prints instructions per request for each, the
+# difference, and parklinkd's heaviest functions (inclusive) when TOP=N is set. Needs
+# valgrind, nginx, wrk, python3, curl.
+#   BENCH_DIR  the reference folder (nginx.conf, park_check.lua); default ../shared/bench
+#   BUILD_DIR  Release build folder (default build-release; configured and built if missing)
+#   DURATION   counted wrk seconds (default 4)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-$ROOT/../shared/bench}
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
+DURATION=${DURATION:-4}
+TOP=${TOP:-0}
+NGINX_PORT=18085
+PLK_PORT=18086
+TOKEN=bench-admin-token
+LUA=$BENCH_DIR/park_check.lua
+
+for tool in valgrind callgrind_control callgrind_annotate nginx wrk python3 curl; do
+    command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is needed" >&2; exit 1; }
+done
+if [ ! -x "$BUILD_DIR/server/parklinkd" ]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$BUILD_DIR" -j2 --target parklinkd >/dev/null
+
+TMP=$(mktemp -d /tmp/plk-instr.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+wait_port() {
+    for _ in $(seq 1 400); do
+        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "instructions.sh: nothing answers on port $1" >&2
+    exit 1
+}
+
+# count NAME PID URL -> INSTR (per request), leaves the dump in $TMP/NAME.out*
+count() {
+    local name=$1 pid=$2 url=$3 requests total
+    wrk -t1 -c16 -d1s -s "$LUA" "$url" >/dev/null # warm-up, not counted
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    wrk -t1 -c16 -d"${DURATION}s" -s "$LUA" "$url" >"$TMP/wrk-$name.txt"
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    requests=$(awk '/requests in/ {print $1}' "$TMP/wrk-$name.txt")
+    total=$(callgrind_annotate "$(ls "$TMP/$name".out.* | tail -1)" 2>/dev/null |
+        awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    INSTR=$((total / requests))
+    printf "  %-22s %8d instructions per request (%d requests counted)\n" "$name" "$INSTR" \
+        "$requests"
+}
+
+echo "user-space instructions per park_check request (callgrind; kernel not counted)"
+
+# --- nginx: the fixed reply, on its own port and pid file ------------------------------------
+sed -e "s/127.0.0.1:18080/127.0.0.1:$NGINX_PORT/" -e "s#/tmp/bench-nginx.pid#$TMP/nginx.pid#" \
+    -e "s#/tmp/bench-nginx.err#$TMP/nginx.err#" "$BENCH_DIR/nginx.conf" >"$TMP/nginx.conf"
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/nginx.out" \
+    nginx -g "master_process off;" -c "$TMP/nginx.conf" 2>"$TMP/nginx-vg.log" &
+NGINX_PID=$!
+PIDS+=($NGINX_PID)
+wait_port $NGINX_PORT
+count nginx $NGINX_PID "http://127.0.0.1:$NGINX_PORT/"
+NGINX_INSTR=$INSTR
+
+# --- parklinkd: one worker, 100k blacklisted plates ------------------------------------------
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/parklinkd.out" \
+    "$BUILD_DIR/server/parklinkd" --listen "127.0.0.1:$PLK_PORT" --store "$TMP/bench.db" \
+    --threads 1 --admin-token "$TOKEN" --log-level warn 2>"$TMP/parklinkd-vg.log" &
+PLK_PID=$!
+PIDS+=($PLK_PID)
+wait_port $PLK_PORT
+python3 "$ROOT/bench/seed_plates.py" "$PLK_PORT" "$TOKEN" base 京A >/dev/null
+count parklinkd $PLK_PID "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"
+
+echo
+printf "parklinkd - nginx          %8d instructions per request\n" $((INSTR - NGINX_INSTR))
+printf "parklinkd / nginx          %8s\n" "$(python3 -c "print('%.2f' % ($INSTR / $NGINX_INSTR))")"
+if [ "$TOP" -gt 0 ]; then
+    echo
+    echo "parklinkd's heaviest functions, inclusive, per request:"
+    requests=$(awk '/requests in/ {print $1}' "$TMP/wrk-parklinkd.txt")
+    callgrind_annotate --inclusive=yes "$(ls "$TMP"/parklinkd.out.* | tail -1)" 2>/dev/null |
+        sed -n '/file:function/,$p' | sed 1,2d | head -"$TOP" |
+        awk -v n="$requests" '{x = $1; gsub(",", "", x); if (x + 0 > 0) {
+            name = $0; sub(/^ *[0-9,]+ +\([ 0-9.%]+\) +/, "", name);
+            printf "  %8.0f  %s\n", x / n, name } }'
+fi
