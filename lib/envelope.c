@@ -340,7 +340,7 @@ enum plk_status plk_envelope_verify(const struct plk_envelope *env, const char *
         return PLK_E_NO_DATA;
     if (env->sign[0] == '\0')
         return PLK_E_NO_SIGN;
-    return plk_sign_verify(env->data_text, env->data_len, key, env->sign, PLK_SIGN_LEN);
+    return plk_sign_matches(env->data_text, env->data_len, key, env->sign); /* normalized */
 }
 
 /* Does any real in v lose digits at 15 significant digits? Reals are written with 15 digits

@@ -105,14 +105,21 @@ enum plk_status plk_sign_normalize(const char *sign, size_t sign_len, char out[P
     return bad ? PLK_E_BAD_SIGN_FORMAT : PLK_OK;
 }
 
+enum plk_status plk_sign_matches(const char *text, size_t len, const char *key,
+                                 const char sign[PLK_SIGN_LEN])
+{
+    char want[PLK_SIGN_LEN + 1];
+    plk_sign(text, len, key, want);
+    return CRYPTO_memcmp(sign, want, PLK_SIGN_LEN) == 0 ? PLK_OK : PLK_E_SIGN_MISMATCH;
+}
+
 enum plk_status plk_sign_verify(const char *text, size_t len, const char *key,
                                 const char *sign, size_t sign_len)
 {
-    char given[PLK_SIGN_LEN + 1], want[PLK_SIGN_LEN + 1];
+    char given[PLK_SIGN_LEN + 1];
     if (plk_sign_normalize(sign, sign_len, given) != PLK_OK)
         return PLK_E_BAD_SIGN_FORMAT;
-    plk_sign(text, len, key, want);
-    return CRYPTO_memcmp(given, want, PLK_SIGN_LEN) == 0 ? PLK_OK : PLK_E_SIGN_MISMATCH;
+    return plk_sign_matches(text, len, key, given);
 }
 
 /* --- legacy scheme ---------------------------------------------------------------------- */

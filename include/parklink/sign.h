@@ -37,6 +37,10 @@ enum plk_status plk_sign_normalize(const char *sign, size_t sign_len, char out[P
 enum plk_status plk_sign_verify(const char *text, size_t len, const char *key,
                                 const char *sign, size_t sign_len);
 
+/* plk_sign_verify() for a sign already normalized (32 upper-case hex digits). */
+enum plk_status plk_sign_matches(const char *text, size_t len, const char *key,
+                                 const char sign[PLK_SIGN_LEN]);
+
 /* Build the legacy link string of a flat JSON object: every member except "sign" whose value
  * is not empty/null/"null", names sorted by byte value, "name=value" joined by "&". Numbers
  * are written as their JSON text, true/false as words; nested objects/arrays are written as

@@ -128,6 +128,22 @@ static void test_verify_format(void **state)
     assert_int_equal(plk_sign_verify(V6, strlen(V6), "MAVXUU3C2545G9K2",
                                      "4973765089F20FCFE45868796F81278A", 32),
                      PLK_E_SIGN_MISMATCH);
+    /* every character that is not a hex digit is refused, NUL included */
+    char bad[33] = "4973765089F20FCFE45868796F81278A";
+    for (int c = 0; c < 256; c++) {
+        int hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+        char norm[PLK_SIGN_LEN + 1];
+        bad[7] = (char)c;
+        assert_int_equal(plk_sign_normalize(bad, 32, norm),
+                         hex ? PLK_OK : PLK_E_BAD_SIGN_FORMAT);
+    }
+    /* the normalized form compares as is: upper case matches, lower case does not */
+    assert_int_equal(plk_sign_matches(V6, strlen(V6), "MAVXUU3C2545G9K1",
+                                      "4973765089F20FCFE45868796F81278A"),
+                     PLK_OK);
+    assert_int_equal(plk_sign_matches(V6, strlen(V6), "MAVXUU3C2545G9K1",
+                                      "4973765089f20fcfe45868796f81278a"),
+                     PLK_E_SIGN_MISMATCH);
 }
 
 /* 2.4's redirect sign: MD5(KEY + timestamp_ms), vector V8. */
