@@ -35,37 +35,16 @@ SIM_PORT=${SIM_PORT:-18093}
 TOKEN=bench-admin-token
 LUA=$BENCH_DIR/park_check.lua
 
-for tool in wrk python3 curl; do
-    command -v "$tool" >/dev/null || { echo "callbacks.sh: $tool is needed" >&2; exit 1; }
-done
-if [ ! -x "$BUILD_DIR/server/parklinkd" ] || [ ! -x "$BUILD_DIR/cli/parklink" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD_DIR" -j2 --target parklinkd parklink-cli >/dev/null
-
-TMP=$(mktemp -d /tmp/plk-cb-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$ROOT/bench/common.sh"
+bench_need wrk python3 curl
+bench_build parklinkd parklink-cli
+bench_tmp cb-bench
 
 # parklinkd on CPU 1; the vendor, wrk and the load generator on CPU 0 (with two cores)
 SRV_CPU=() CLI_CPU=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     SRV_CPU=(taskset -c 1) CLI_CPU=(taskset -c 0)
 fi
-
-wait_port() {
-    for _ in $(seq 1 200); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "callbacks.sh: nothing answers on port $1" >&2
-    exit 1
-}
 
 "${CLI_CPU[@]}" "$BUILD_DIR/cli/parklink" vendor-sim --listen "127.0.0.1:$SIM_PORT" \
     --key EA2D90FEEF1E9F8E --quiet --keep 1000 >"$TMP/sim.log" 2>&1 &

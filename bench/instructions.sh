@@ -24,31 +24,10 @@ PLK_PORT=18086
 TOKEN=bench-admin-token
 LUA=$BENCH_DIR/park_check.lua
 
-for tool in valgrind callgrind_control callgrind_annotate nginx wrk python3 curl; do
-    command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is needed" >&2; exit 1; }
-done
-if [ ! -x "$BUILD_DIR/server/parklinkd" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD_DIR" -j2 --target parklinkd >/dev/null
-
-TMP=$(mktemp -d /tmp/plk-instr.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 1 400); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "instructions.sh: nothing answers on port $1" >&2
-    exit 1
-}
+. "$ROOT/bench/common.sh"
+bench_need valgrind callgrind_control callgrind_annotate nginx wrk python3 curl
+bench_build parklinkd
+bench_tmp instr
 
 # count NAME PID URL -> INSTR (per request), leaves the dump in $TMP/NAME.out*
 count() {

@@ -28,39 +28,17 @@ PLK_PORT=${PLK_PORT:-18082}
 TOKEN=bench-admin-token
 LUA=$BENCH_DIR/park_check.lua
 
-for tool in nginx node wrk python3 curl; do
-    command -v "$tool" >/dev/null || { echo "park_check.sh: $tool is needed" >&2; exit 1; }
-done
-
-if [ ! -x "$BUILD_DIR/server/parklinkd" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD_DIR" -j2 --target parklinkd >/dev/null
+. "$ROOT/bench/common.sh"
+bench_need nginx node wrk python3 curl
+bench_build parklinkd
 PARKLINKD=$BUILD_DIR/server/parklinkd
-
-TMP=$(mktemp -d /tmp/plk-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_tmp bench
 
 # Servers on CPU 1, wrk on CPU 0 (when there are two): each side gets a core of its own.
 SRV_CPU=() WRK_CPU=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     SRV_CPU=(taskset -c 1) WRK_CPU=(taskset -c 0)
 fi
-
-wait_port() {
-    for _ in $(seq 1 200); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "park_check.sh: nothing answers on port $1" >&2
-    exit 1
-}
 
 # --- start the three servers ---------------------------------------------------------------
 (cd "$BENCH_DIR" && exec "${SRV_CPU[@]}" nginx -c "$BENCH_DIR/nginx.conf") &

@@ -29,23 +29,11 @@ PLK_PORT=${PLK_PORT:-18083}
 TOKEN=bench-admin-token
 URL=http://127.0.0.1:$PLK_PORT
 
-for tool in wrk python3 curl cc; do
-    command -v "$tool" >/dev/null || { echo "uploads.sh: $tool is needed" >&2; exit 1; }
-done
-
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD_DIR" -j2 --target parklinkd >/dev/null
+. "$ROOT/bench/common.sh"
+bench_need wrk python3 curl cc
+bench_build parklinkd
 PARKLINKD=$BUILD_DIR/server/parklinkd
-
-TMP=$(mktemp -d /tmp/plk-uploads.XXXXXX)
-PLK_PID=
-cleanup() {
-    [ -n "$PLK_PID" ] && kill "$PLK_PID" 2>/dev/null && wait "$PLK_PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+bench_tmp uploads
 
 # --- the anchor ------------------------------------------------------------------------------
 cc -O2 -I"$ROOT/server" -o "$TMP/sqlite_batch" "$ROOT/bench/sqlite_batch.c" \
@@ -58,10 +46,8 @@ echo "anchor: plain SQLite, 64-row transactions, synchronous=FULL: $ANCHOR_RPS r
 "$PARKLINKD" --listen "127.0.0.1:$PLK_PORT" --store "$TMP/bench.db" --threads "$THREADS" \
     --admin-token "$TOKEN" --log-level info 2>"$TMP/parklinkd.log" &
 PLK_PID=$!
-for _ in $(seq 1 200); do
-    curl -s -o /dev/null "$URL/healthz" && break
-    sleep 0.05
-done
+PIDS+=($PLK_PID)
+wait_port "$PLK_PORT" healthz
 admin() {
     curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
         --data-binary "$2" "$URL/admin/v1$1" >/dev/null
@@ -152,9 +138,8 @@ printf "  those uploads           %8s acknowledged/s   p99 %7s ms   (%s)\n" "$UP
     "$UPFAIL"
 PCS=$PCS_BOTH
 
-kill "$PLK_PID"
+kill "$PLK_PID" # its last log line has the writer's totals
 wait "$PLK_PID" 2>/dev/null || true
-PLK_PID=
 echo
 echo "uploads/s                  $UPS_ALONE   (target >= 15000)"
 echo "p99                        $UP99_ALONE ms   (target <= 10 ms)"
