@@ -22,6 +22,7 @@
 #include "admin_internal.h"
 #include "admin_outbox.h"
 #include "log.h"
+#include "parklink/text.h"
 #include "registry.h"
 #include "store/store.h"
 
@@ -135,12 +136,17 @@ out:
 
 void admin_reply_json(struct admin_reply *out, int status, json_t *j)
 {
+    static const char unbuilt[] = "{\"error\":\"internal error: the reply could not be built\"}";
+
     out->status = status;
-    out->body = json_dumps(j, JSON_COMPACT);
+    out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (out->body == NULL) {
-        log_error("admin: out of memory building a reply");
-        abort();
+        /* json_pack() refuses a text that is not UTF-8: a bug here, not a reason to die */
+        log_error("admin: a %d reply could not be built (no memory, or not UTF-8)", status);
+        out->status = 500;
+        if ((out->body = strdup(unbuilt)) == NULL)
+            abort(); /* out of memory: server policy */
     }
 }
 
@@ -152,6 +158,7 @@ void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    plk_utf8_repair(msg, strlen(msg)); /* it may quote the request's bytes, or be cut short */
     admin_reply_json(out, status, json_pack("{s:s}", "error", msg));
 }
 

@@ -834,14 +834,14 @@ static void delivery(struct ctx *c, const char *key)
     struct store_delivery *d = calloc(1, sizeof *d);
     struct store_vendor *v = malloc(sizeof *v);
     char uid[PLK_UNION_ID_MAX + 1];
-    json_t *kv = json_string(key);
+    json_t *kv = json_string(key); /* NULL too when key is not UTF-8: then no union_id */
     enum store_result sr;
 
-    if (d == NULL || v == NULL || kv == NULL) {
+    if (d == NULL || v == NULL) {
         reply_error(c, 500, "out of memory");
         goto out;
     }
-    if (plk_union_id_text(kv, uid) != PLK_OK ||
+    if (kv == NULL || plk_union_id_text(kv, uid) != PLK_OK ||
         (sr = store_vendor_get(c->st, uid, v)) == STORE_NOT_FOUND) {
         reply_error(c, 404, "no vendor with union_id '%s'", key);
         goto out;

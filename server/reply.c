@@ -6,6 +6,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "parklink/text.h"
 #include "reply.h"
 
 static h2o_generator_t static_generator = {NULL, NULL};
@@ -37,31 +38,34 @@ void reply_send_raw(h2o_req_t *req, int status, const char *content_type, const 
 
 const char *reply_quote(h2o_mem_pool_t *pool, const char *s, size_t *len)
 {
-    size_t n = strlen(s);
-    char *out;
+    size_t n = strlen(s), need;
+    char *out = h2o_mem_alloc_pool(pool, n + 2), *quoted;
+    json_t *str;
 
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == '"' || c == '\\') {
-            json_t *str = json_string(s);
-            size_t need = str ? json_dumpb(str, NULL, 0, JSON_ENCODE_ANY) : 0;
-            if (need == 0) {
-                json_decref(str);
-                *len = 3;
-                return "\"?\"";
-            }
-            out = h2o_mem_alloc_pool(pool, need);
-            *len = json_dumpb(str, out, need, JSON_ENCODE_ANY);
-            json_decref(str);
-            return out;
-        }
-    }
-    out = h2o_mem_alloc_pool(pool, n + 2);
     out[0] = '"';
     memcpy(out + 1, s, n);
     out[n + 1] = '"';
+    /* an errmsg may quote a client's bytes or be cut short: the reply stays UTF-8 */
+    plk_utf8_repair(out + 1, n);
+    for (size_t i = 1; i <= n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 || c == '"' || c == '\\')
+            goto escape;
+    }
     *len = n + 2;
     return out;
+escape:
+    str = json_stringn(out + 1, n);
+    need = str ? json_dumpb(str, NULL, 0, JSON_ENCODE_ANY) : 0;
+    if (need == 0) {
+        json_decref(str);
+        *len = 3;
+        return "\"?\"";
+    }
+    quoted = h2o_mem_alloc_pool(pool, need);
+    *len = json_dumpb(str, quoted, need, JSON_ENCODE_ANY);
+    json_decref(str);
+    return quoted;
 }
 
 h2o_iovec_t reply_build(h2o_mem_pool_t *pool, int state, const char *errmsg, const char *data,

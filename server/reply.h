@@ -31,9 +31,10 @@ void reply_send(h2o_req_t *req, int status, int state, const char *errmsg, const
 void reply_send_raw(h2o_req_t *req, int status, const char *content_type, const char *body,
                     size_t body_len);
 
-/* s (valid UTF-8, as every text parklinkd holds is) as a JSON string literal with its quotes,
- * in pool memory; *len receives its length. Plain text (no quote, backslash or control
- * character) is copied as is; anything else is encoded by jansson. */
+/* s as a JSON string literal with its quotes, in pool memory; *len receives its length. Bytes
+ * that are not UTF-8 (an errmsg quoting a client, or cut short) become '?'. Plain text (no
+ * quote, backslash or control character) is copied as is; anything else is encoded by
+ * jansson. */
 const char *reply_quote(h2o_mem_pool_t *pool, const char *s, size_t *len);
 
 #endif

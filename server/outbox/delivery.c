@@ -28,6 +28,7 @@
 #include "outbox/outbox.h"
 #include "outbox/outbox_metrics.h"
 #include "outbox/receivers.h"
+#include "parklink/text.h"
 #include "registry.h"
 #include "store/store_outbox.h"
 
@@ -371,6 +372,8 @@ static void commit_batch(void)
 
     if (d.batch.n > 0) {
         for (size_t i = 0; i < d.batch.n; i++) {
+            /* error texts quote vendors and are cut to their buffers: keep them UTF-8 */
+            plk_utf8_repair(d.batch.att[i].error, strlen(d.batch.att[i].error));
             d.batch.res[i].error = d.batch.att[i].error;
             d.batch.res[i].attempt = d.batch.record[i] ? &d.batch.att[i] : NULL;
         }
@@ -394,6 +397,7 @@ static void commit_batch(void)
         struct delivery_ask *a = d.asks_done;
 
         d.asks_done = a->next_;
+        plk_utf8_repair(a->error, strlen(a->error));
         a->done(a);
     }
 }

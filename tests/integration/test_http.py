@@ -300,6 +300,19 @@ class HttpRoutes(ServerTestCase):
         r = self.srv.admin("GET", "/vendors", token=None)
         self.assertEqual(r.status, 401)
 
+    def test_paths_that_are_not_utf8_get_json_errors(self):
+        """An error text quotes the path; bytes that are not UTF-8 (raw, or percent-encoded)
+        come back as '?', in a JSON reply, and the server lives on."""
+        for path in (b"/admin/v1/\xffendors", b"/admin/v1/vendors/%FF%E4%BA",
+                     b"/admin/v1/parks/%E4%BA"):
+            status, head, body = self.raw(
+                b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                b"Authorization: Bearer " + ADMIN_TOKEN.encode() + b"\r\n\r\n")
+            self.assertIn(status, (400, 404), (path, body))
+            err = json.loads(body.decode("utf-8"))["error"]  # UTF-8 and JSON
+            self.assertIn("?", err, (path, err))
+        self.assertEqual(self.srv.request("GET", "/healthz").status, 200)
+
 
 class AdminListen(ServerTestCase):
     """--admin-listen: the admin API on an address of its own; the vendors' address then
