@@ -301,8 +301,8 @@ class HttpRoutes(ServerTestCase):
         self.assertEqual(r.status, 401)
 
     def test_paths_that_are_not_utf8_get_json_errors(self):
-        """An error text quotes the path; bytes that are not UTF-8 (raw, or percent-encoded)
-        come back as '?', in a JSON reply, and the server lives on."""
+        """Admin errors and vendor errmsg texts quote the path; bytes that are not UTF-8 (raw,
+        or percent-encoded) come back as '?', in a JSON reply, and the server lives on."""
         for path in (b"/admin/v1/\xffendors", b"/admin/v1/vendors/%FF%E4%BA",
                      b"/admin/v1/parks/%E4%BA"):
             status, head, body = self.raw(
@@ -311,6 +311,13 @@ class HttpRoutes(ServerTestCase):
             self.assertIn(status, (400, 404), (path, body))
             err = json.loads(body.decode("utf-8"))["error"]  # UTF-8 and JSON
             self.assertIn("?", err, (path, err))
+        # a vendor path: the 404's errmsg quotes it, and the reply stays UTF-8 JSON
+        status, head, body = self.raw(b"POST /unionapi/\xe4\xba/x HTTP/1.1\r\nHost: x\r\n"
+                                      b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+        self.assertEqual(status, 404, body)
+        reply = json.loads(body.decode("utf-8"))
+        self.assertEqual(reply["state"], 0)
+        self.assertIn("/unionapi/??/x", reply["errmsg"])
         self.assertEqual(self.srv.request("GET", "/healthz").status, 200)
 
 
