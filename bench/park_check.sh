@@ -10,7 +10,7 @@
 #              ../shared/bench next to the repository
 #   BUILD_DIR  Release build folder (default build-release; configured and built if missing)
 #   DURATION   wrk duration per run (default 10s); CONNECTIONS (default 64)
-#   ROUNDS     repeat the nginx/node/parklinkd trio N times (default 3); each round's ratios
+#   ROUNDS     repeat the nginx/parklinkd/node trio N times (default 5); each round's ratios
 #              are taken side by side and the summary gives their median, which damps
 #              transient load from other work on the machine
 set -euo pipefail
@@ -21,7 +21,7 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 NGINX_PORT=18080
 NODE_PORT=18081
 PLK_PORT=${PLK_PORT:-18082}
@@ -106,13 +106,16 @@ NODE_URL="http://127.0.0.1:$NODE_PORT/"
 PLK_URL="http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"
 R_NGINX=() R_NODE=() R_PLK=() R_P99=()
 for round in $(seq 1 "$ROUNDS"); do
+    # nginx and parklinkd back to back: the machine's load drifts over tens of seconds
     run "nginx (fixed reply)" "$NGINX_URL"
     NGINX_RPS=$RPS
+    run "parklinkd, 100k plates" "$PLK_URL"
+    PLK_ROUND_RPS=$RPS PLK_ROUND_P99=$P99
     run "node peer" "$NODE_URL"
     NODE_RPS=$RPS
-    run "parklinkd, 100k plates" "$PLK_URL"
-    R_NGINX+=("$(ratio "$RPS" "$NGINX_RPS")") R_NODE+=("$(ratio "$RPS" "$NODE_RPS")")
-    R_PLK+=("$RPS") R_P99+=("$P99")
+    R_NGINX+=("$(ratio "$PLK_ROUND_RPS" "$NGINX_RPS")")
+    R_NODE+=("$(ratio "$PLK_ROUND_RPS" "$NODE_RPS")")
+    R_PLK+=("$PLK_ROUND_RPS") R_P99+=("$PLK_ROUND_P99")
     echo "  round $round: parklinkd/nginx ${R_NGINX[-1]}, parklinkd/node ${R_NODE[-1]}"
 done
 PLK_RPS=$(median "${R_PLK[@]}")
