@@ -48,13 +48,7 @@ echo "anchor: plain SQLite, 64-row transactions, synchronous=FULL: $ANCHOR_RPS r
 PLK_PID=$!
 PIDS+=($PLK_PID)
 wait_port "$PLK_PORT" healthz
-admin() {
-    curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-        --data-binary "$2" "$URL/admin/v1$1" >/dev/null
-}
-admin /vendors '{"union_id":200002,"ukey":"EA2D90FEEF1E9F8E","name":"bench"}'
-admin /parks '{"park_id":"20003","union_id":200002,"name":"bench park","total_plot":500,'\
-'"empty_plot":100}'
+python3 "$ROOT/bench/seed_plates.py" "$PLK_PORT" "$TOKEN" base
 
 # Signed 3.1 bodies: order ids PREFIX0000000.., cars from a pool of 100k plates (cars come back:
 # the stale-stay closure runs as in real traffic).

@@ -150,16 +150,22 @@ void admin_reply_json(struct admin_reply *out, int status, json_t *j)
     }
 }
 
-void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...)
+void admin_reply_verror(struct admin_reply *out, int status, const char *fmt, va_list ap)
 {
     char msg[512];
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    plk_utf8_repair(msg, strlen(msg)); /* it may quote the request's bytes, or be cut short */
+    admin_reply_json(out, status, json_pack("{s:s}", "error", msg));
+}
+
+void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    admin_reply_verror(out, status, fmt, ap);
     va_end(ap);
-    plk_utf8_repair(msg, strlen(msg)); /* it may quote the request's bytes, or be cut short */
-    admin_reply_json(out, status, json_pack("{s:s}", "error", msg));
 }
 
 void admin_send(struct req *r, int status, json_t *j)
@@ -169,13 +175,11 @@ void admin_send(struct req *r, int status, json_t *j)
 
 void admin_error(struct req *r, int status, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    admin_reply_verror(r->out, status, fmt, ap);
     va_end(ap);
-    admin_reply_error(r->out, status, "%s", msg);
 }
 
 void admin_committed(struct req *r, int status, json_t *j)

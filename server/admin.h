@@ -8,6 +8,7 @@
 #ifndef PARKLINK_ADMIN_H
 #define PARKLINK_ADMIN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -39,10 +40,13 @@ struct admin_reply {
 };
 
 /* For the admin_*.c files: set *out to status and the compact text of j (takes the
- * reference), or to {"error": <printf text>}. Out of memory aborts (server policy). */
+ * reference), or to {"error": <printf text>} (bytes of the text that are not UTF-8 become
+ * '?'). A reply that cannot be built is a logged 500; out of memory aborts (server policy). */
 void admin_reply_json(struct admin_reply *out, int status, json_t *j);
 void admin_reply_error(struct admin_reply *out, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void admin_reply_verror(struct admin_reply *out, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Percent-decode n bytes of a path segment or query value (libcurl); malloc'd (curl_free),
  * or NULL if the result would hold a NUL byte or memory ran out. */

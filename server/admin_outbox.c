@@ -57,13 +57,11 @@ static void reply_error(struct ctx *c, int status, const char *fmt, ...)
 
 static void reply_error(struct ctx *c, int status, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    admin_reply_verror(c->out, status, fmt, ap);
     va_end(ap);
-    admin_reply_error(c->out, status, "%s", msg);
 }
 
 static void reply_store(struct ctx *c, enum store_result sr)
