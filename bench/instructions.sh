@@ -5,9 +5,10 @@
 # park_check.sh's req/s swing with whatever else shares the host; what a code change saved is
 # read better here. Both servers run under valgrind --tool=callgrind with instrumentation off,
 # are warmed up, then counted over one wrk run (16 connections); the kernel's share (TCP over
-# loopback, the same for both) is not counted. Prints instructions per request for each, the
-# difference, and parklinkd's heaviest functions (inclusive) when TOP=N is set. Needs
-# valgrind, nginx, wrk, python3, curl.
+# loopback, the same for both) is not counted. bench/h2o_fixed.c (h2o itself answering the
+# fixed reply) is counted too: what parklinkd spends above it is its own work. Prints
+# instructions per request for each, the differences, and parklinkd's heaviest functions
+# (inclusive) when TOP=N is set. Needs valgrind, nginx, wrk, python3, curl, cc.
 #   BENCH_DIR  the reference folder (nginx.conf, park_check.lua); default ../shared/bench
 #   BUILD_DIR  Release build folder (default build-release; configured and built if missing)
 #   DURATION   counted wrk seconds (default 4)
@@ -20,14 +21,18 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 DURATION=${DURATION:-4}
 TOP=${TOP:-0}
 NGINX_PORT=18085
+H2O_PORT=18087
 PLK_PORT=18086
 TOKEN=bench-admin-token
 LUA=$BENCH_DIR/park_check.lua
 
 . "$ROOT/bench/common.sh"
-bench_need valgrind callgrind_control callgrind_annotate nginx wrk python3 curl
+bench_need valgrind callgrind_control callgrind_annotate nginx wrk python3 curl cc pkg-config
 bench_build parklinkd
 bench_tmp instr
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+cc -O2 -DH2O_USE_LIBUV=0 -o "$TMP/h2o_fixed" "$ROOT/bench/h2o_fixed.c" \
+    $(pkg-config --cflags --libs libh2o-evloop)
 
 # count NAME PID URL -> INSTR (per request), leaves the dump in $TMP/NAME.out*
 count() {
@@ -58,6 +63,15 @@ wait_port $NGINX_PORT
 count nginx $NGINX_PID "http://127.0.0.1:$NGINX_PORT/"
 NGINX_INSTR=$INSTR
 
+# --- h2o answering the same fixed reply ------------------------------------------------------
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/h2o.out" \
+    "$TMP/h2o_fixed" $H2O_PORT 2>"$TMP/h2o-vg.log" &
+H2O_PID=$!
+PIDS+=($H2O_PID)
+wait_port $H2O_PORT
+count h2o $H2O_PID "http://127.0.0.1:$H2O_PORT/unionapi/neworder/uploadData"
+H2O_INSTR=$INSTR
+
 # --- parklinkd: one worker, 100k blacklisted plates ------------------------------------------
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/parklinkd.out" \
     "$BUILD_DIR/server/parklinkd" --listen "127.0.0.1:$PLK_PORT" --store "$TMP/bench.db" \
@@ -70,6 +84,8 @@ count parklinkd $PLK_PID "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadDat
 
 echo
 printf "parklinkd - nginx          %8d instructions per request\n" $((INSTR - NGINX_INSTR))
+printf "parklinkd - h2o            %8d instructions per request (parklinkd's own work)\n" \
+    $((INSTR - H2O_INSTR))
 printf "parklinkd / nginx          %8s\n" "$(python3 -c "print('%.2f' % ($INSTR / $NGINX_INSTR))")"
 if [ "$TOP" -gt 0 ]; then
     echo

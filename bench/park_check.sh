@@ -4,8 +4,10 @@
 # nginx answering a fixed reply (the ceiling), the Node.js peer doing the same decision, and
 # parklinkd (Release build, --threads 1) answering for real with 100k blacklisted plates, all
 # measured with the same wrk settings one after another; then parklinkd again with 1M plates.
+# Beside them, bench/h2o_fixed.c: h2o itself answering nginx's fixed reply, the floor for
+# anything built on h2o (DESIGN decision 1), so the distance from it is parklinkd's own work.
 # Prints req/s, p99 and the ratios (targets: >= 0.9x nginx, >= 2.5x node, p99 <= 1 ms; 1M within
-# 5% of 100k; RSS < 200 MB). Needs nginx, node, wrk, python3.
+# 5% of 100k; RSS < 200 MB). Needs nginx, node, wrk, python3, cc.
 #   BENCH_DIR  the reference folder (nginx.conf, park_check.lua, peer-node/); default
 #              ../shared/bench next to the repository
 #   BUILD_DIR  Release build folder (default build-release; configured and built if missing)
@@ -24,15 +26,19 @@ CONNECTIONS=${CONNECTIONS:-64}
 ROUNDS=${ROUNDS:-5}
 NGINX_PORT=18080
 NODE_PORT=18081
+H2O_PORT=18083
 PLK_PORT=${PLK_PORT:-18082}
 TOKEN=bench-admin-token
 LUA=$BENCH_DIR/park_check.lua
 
 . "$ROOT/bench/common.sh"
-bench_need nginx node wrk python3 curl
+bench_need nginx node wrk python3 curl cc pkg-config
 bench_build parklinkd
 PARKLINKD=$BUILD_DIR/server/parklinkd
 bench_tmp bench
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+cc -O2 -DH2O_USE_LIBUV=0 -o "$TMP/h2o_fixed" "$ROOT/bench/h2o_fixed.c" \
+    $(pkg-config --cflags --libs libh2o-evloop)
 
 # Servers on CPU 1, wrk on CPU 0 (when there are two): each side gets a core of its own.
 SRV_CPU=() WRK_CPU=()
@@ -45,12 +51,15 @@ fi
 PIDS+=($!)
 PORT=$NODE_PORT "${SRV_CPU[@]}" node "$BENCH_DIR/peer-node/server.js" &
 PIDS+=($!)
+"${SRV_CPU[@]}" "$TMP/h2o_fixed" $H2O_PORT &
+PIDS+=($!)
 "${SRV_CPU[@]}" "$PARKLINKD" --listen "127.0.0.1:$PLK_PORT" --store "$TMP/bench.db" --threads 1 \
     --admin-token "$TOKEN" --log-level warn 2>"$TMP/parklinkd.log" &
 PLK_PID=$!
 PIDS+=($PLK_PID)
 wait_port $NGINX_PORT
 wait_port $NODE_PORT
+wait_port $H2O_PORT
 wait_port $PLK_PORT
 
 # --- seed parklinkd: the vendor and park of park_check.lua, then plates in bulk -------------
@@ -90,7 +99,7 @@ run() {
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
 for url in "http://127.0.0.1:$NGINX_PORT/" "http://127.0.0.1:$NODE_PORT/" \
-           "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"; do
+           "http://127.0.0.1:$H2O_PORT/" "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"; do
     check_reply "$url"
 done
 
@@ -103,20 +112,27 @@ print(round(s.median(map(float, sys.argv[1:])), 3))' "$@"
 
 NGINX_URL="http://127.0.0.1:$NGINX_PORT/"
 NODE_URL="http://127.0.0.1:$NODE_PORT/"
+H2O_URL="http://127.0.0.1:$H2O_PORT/unionapi/neworder/uploadData"
 PLK_URL="http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"
-R_NGINX=() R_NODE=() R_PLK=() R_P99=()
+R_NGINX=() R_NODE=() R_H2O=() R_PLK=() R_P99=() R_NGINX_P99=() R_H2O_P99=()
 for round in $(seq 1 "$ROUNDS"); do
-    # nginx and parklinkd back to back: the machine's load drifts over tens of seconds
+    # nginx, h2o and parklinkd back to back: the machine's load drifts over tens of seconds
     run "nginx (fixed reply)" "$NGINX_URL"
     NGINX_RPS=$RPS
+    R_NGINX_P99+=("$P99")
+    run "h2o (fixed reply)" "$H2O_URL"
+    H2O_RPS=$RPS
+    R_H2O_P99+=("$P99")
     run "parklinkd, 100k plates" "$PLK_URL"
     PLK_ROUND_RPS=$RPS PLK_ROUND_P99=$P99
     run "node peer" "$NODE_URL"
     NODE_RPS=$RPS
     R_NGINX+=("$(ratio "$PLK_ROUND_RPS" "$NGINX_RPS")")
     R_NODE+=("$(ratio "$PLK_ROUND_RPS" "$NODE_RPS")")
+    R_H2O+=("$(ratio "$PLK_ROUND_RPS" "$H2O_RPS")")
     R_PLK+=("$PLK_ROUND_RPS") R_P99+=("$PLK_ROUND_P99")
-    echo "  round $round: parklinkd/nginx ${R_NGINX[-1]}, parklinkd/node ${R_NODE[-1]}"
+    echo "  round $round: parklinkd/nginx ${R_NGINX[-1]}, parklinkd/h2o ${R_H2O[-1]}," \
+         "parklinkd/node ${R_NODE[-1]}"
 done
 PLK_RPS=$(median "${R_PLK[@]}")
 PLK_P99=$(median "${R_P99[@]}")
@@ -136,7 +152,10 @@ RSS_1M=$(awk '/^VmRSS/ {print $2}' /proc/$PLK_PID/status)
 echo
 echo "parklinkd / nginx      $(median "${R_NGINX[@]}")   (target >= 0.90)"
 echo "parklinkd / node       $(median "${R_NODE[@]}")   (target >= 2.50)"
+echo "parklinkd / h2o        $(median "${R_H2O[@]}")   (h2o's own fixed reply: the floor under parklinkd)"
 echo "p99 parklinkd          $PLK_P99 ms (100k)  $PLK1M_P99 ms (1M)   (target <= 1 ms)"
+echo "p99 of the anchors     nginx $(median "${R_NGINX_P99[@]}") ms, h2o $(median "${R_H2O_P99[@]}") ms" \
+     "  (the same load; what the machine allows at this concurrency)"
 echo "1M / 100k throughput   $(ratio "$PLK1M_RPS" "$PLK_RPS")   (target >= 0.95)"
 echo "parklinkd RSS          $((RSS_100K / 1024)) MB (100k)  $((RSS_1M / 1024)) MB (1M)" \
      "  (target < 200 MB)"
