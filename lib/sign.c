@@ -52,7 +52,8 @@ static EVP_MD_CTX *thread_ctx(void)
 }
 
 /* md5 over up to three pieces. Should the context or the MD5 implementation be missing
- * (allocation failure), the output is all zeros, which no sign matches. */
+ * (allocation failure), the output is 32 'x': not hex, so no sign a client sends (checked
+ * and upper-cased by plk_sign_normalize) can match it. (All zeros would be a valid sign.) */
 static void md5_hex3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
                      size_t clen, char out[PLK_SIGN_LEN + 1])
 {
@@ -63,7 +64,7 @@ static void md5_hex3(const char *a, size_t alen, const char *b, size_t blen, con
         !EVP_DigestUpdate(ctx, a, alen) || !EVP_DigestUpdate(ctx, b, blen) ||
         !EVP_DigestUpdate(ctx, c, clen) || !EVP_DigestFinal_ex(ctx, md, &mdlen) ||
         mdlen != 16) {
-        memset(out, '0', PLK_SIGN_LEN);
+        memset(out, 'x', PLK_SIGN_LEN);
         out[PLK_SIGN_LEN] = '\0';
     } else {
         hex_upper(md, 16, out);
