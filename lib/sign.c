@@ -11,13 +11,22 @@
 #include <openssl/crypto.h>
 #include "parklink/sign.h"
 
-static void hex_upper(const unsigned char *md, unsigned n, char *out)
+/* "00".."FF": one two-byte copy per digest byte */
+static char hex_pairs[256][2];
+
+static void hex_pairs_init(void)
 {
     static const char digits[] = "0123456789ABCDEF";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
+    for (unsigned i = 0; i < 256; i++) {
+        hex_pairs[i][0] = digits[i >> 4];
+        hex_pairs[i][1] = digits[i & 15];
     }
+}
+
+static void hex_upper(const unsigned char *md, unsigned n, char *out)
+{
+    for (unsigned i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs[md[i]], 2);
     out[2 * n] = '\0';
 }
 
@@ -35,6 +44,7 @@ static void free_ctx(void *ctx)
 
 static void md5_init_once(void)
 {
+    hex_pairs_init();
     md5_impl = EVP_MD_fetch(NULL, "MD5", NULL);
     pthread_key_create(&ctx_key, free_ctx);
 }

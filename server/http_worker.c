@@ -418,6 +418,7 @@ void http_worker_cleanup(void)
             close(workers[i].listen_fd);
         if (workers[i].admin_listen_fd >= 0)
             close(workers[i].admin_listen_fd);
+        free(workers[i].spare_call);
     }
     admin_globalconf = NULL;
     free(workers);

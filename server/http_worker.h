@@ -44,6 +44,8 @@ struct http_worker {
     h2o_multithread_receiver_t writer_done; /* finished group-commit jobs (writer.c) */
     h2o_multithread_receiver_t outbox_done; /* long-poll hand-outs, acks (outbox/longpoll.c) */
     size_t writer_pending;           /* of the in-flight requests: jobs queued at the writer */
+    void *spare_call;                /* pipeline.c: a finished struct api_call kept for the
+                                        next request (freed by http_worker_cleanup) */
     atomic_int stop;                 /* set by http_worker_stop_all() */
 };
 

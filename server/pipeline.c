@@ -233,28 +233,64 @@ static int park_given(struct api_call *call, const struct plk_service *svc)
     struct plk_value v;
     char num[32];
 
-    return (plk_envelope_member(&call->env, "park_id", &v, num) && v.kind != PLK_K_NULL) ||
-           f == NULL || f->required;
+    return f == NULL || f->required ||
+           (plk_envelope_member(&call->env, "park_id", &v, num) && v.kind != PLK_K_NULL);
 }
 
-/* When a PENDING call's request is freed before it was finished (client gone). */
+/* A struct api_call (~3.5 KB, the envelope's flat view inline) is more than h2o's pool
+ * takes from its chunks, so from the pool it would be a malloc and a free per request.
+ * Each worker keeps the last one given back for its next request instead. Sanitizer builds
+ * allocate each afresh, so a use after the call ended is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEP_SPARE_CALL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEP_SPARE_CALL 0
+#endif
+#endif
+#ifndef KEEP_SPARE_CALL
+#define KEEP_SPARE_CALL 1
+#endif
+
+static struct api_call *call_take(struct http_worker *w)
+{
+    struct api_call *call = w->spare_call;
+
+    if (call != NULL) {
+        w->spare_call = NULL;
+        return call;
+    }
+    return h2o_mem_alloc(sizeof *call); /* aborts when out of memory, as the pool would */
+}
+
+/* Give back a call that is finished and whose request is done with it. */
+static void call_give(struct http_worker *w, struct api_call *call)
+{
+    if (KEEP_SPARE_CALL && w->spare_call == NULL)
+        w->spare_call = call;
+    else
+        free(call);
+}
+
+/* A PENDING call's request is freed: after its reply, or before it (client gone). */
 static void on_request_dispose(void *p)
 {
     struct api_call *call = *(struct api_call **)p;
 
-    if (call->finished)
-        return;
-    if (call->on_abandon)
-        call->on_abandon(call);
-    metrics_record(call->worker->metrics, call->stats_slot, 0, now_ns() - call->start_ns);
-    plk_envelope_cleanup(&call->env);
-    call->finished = 1;
-    http_worker_end(call->worker);
+    if (!call->finished) {
+        if (call->on_abandon)
+            call->on_abandon(call);
+        metrics_record(call->worker->metrics, call->stats_slot, 0, now_ns() - call->start_ns);
+        plk_envelope_cleanup(&call->env);
+        call->finished = 1;
+        http_worker_end(call->worker);
+    }
+    call_give(call->worker, call);
 }
 
 void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *route)
 {
-    struct api_call *call = h2o_mem_alloc_pool(&req->pool, sizeof *call);
+    struct api_call *call = call_take(w);
     const struct plk_service *svc = route->svc;
     const struct plk_field *bad = NULL;
     api_handler_fn handler;
@@ -379,8 +415,9 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
     }
 
 done:
-    /* 9. reply and 10. stats */
+    /* 9. reply and 10. stats; the reply is copied into the request's pool */
     pipeline_finish(call);
+    call_give(w, call);
 }
 
 void pipeline_finish(struct api_call *call)
