@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test.sh - the one test command: install dependencies, build with ASan+UBSan and -Werror
 # into build-test/, run every test (unit, integration against the real binaries, fuzz
-# corpora). Extra arguments go to ctest (e.g. -R park_check).
+# corpora); then build with ThreadSanitizer into build-tsan/ and run the tests again, so a
+# data race between parklinkd's threads (workers, writer, admin, delivery) fails the run:
+# a race report in a server's stderr fails its test (tests/integration/harness.py).
+# Extra arguments go to ctest (e.g. -R park_check). PLK_TEST_TSAN=0 skips the second pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -10,3 +13,12 @@ cmake --build build-test -j"$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir build-test --output-on-failure -j"$(nproc)" "$@"
+
+if [ "${PLK_TEST_TSAN:-1}" != 0 ]; then
+    echo "== the same tests under ThreadSanitizer (build-tsan/)"
+    cmake -S . -B build-tsan -DPLK_TSAN=ON -DPLK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        >/dev/null
+    cmake --build build-tsan -j"$(nproc)"
+    TSAN_OPTIONS=${TSAN_OPTIONS:-second_deadlock_stack=1} \
+        ctest --test-dir build-tsan --output-on-failure -j"$(nproc)" "$@"
+fi

@@ -40,6 +40,7 @@ static atomic_uint_fast64_t conns_open, conns_total;
 static pthread_mutex_t ready_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready_cv = PTHREAD_COND_INITIALIZER;
 static unsigned nready;
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER; /* stop flag + its wake-up */
 
 /* Split "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT". */
 static int split_listen(const char *s, char *host, size_t hcap, char *port, size_t pcap)
@@ -369,6 +370,10 @@ static void *worker_main(void *arg)
             resume_accepting(w);
     }
     drain(w);
+    /* the flag that ended the loop was set under stop_mu, with the wake-up sent to this
+     * queue: once the mutex is free that send is over, and the queue may go */
+    pthread_mutex_lock(&stop_mu);
+    pthread_mutex_unlock(&stop_mu);
     clean = h2o_linklist_is_empty(&w->conns) &&
             atomic_load_explicit(&w->in_flight, memory_order_relaxed) == 0;
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->wake);
@@ -404,8 +409,12 @@ int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_
 void http_worker_stop_all(void)
 {
     for (unsigned i = 0; i < nworkers; i++) {
+        /* under stop_mu: a worker that sees the flag before the wake-up is sent must not
+         * close its queue's pipe while the send writes to it (worker_main) */
+        pthread_mutex_lock(&stop_mu);
         atomic_store(&workers[i].stop, 1);
         h2o_multithread_send_message(&workers[i].wake, NULL);
+        pthread_mutex_unlock(&stop_mu);
     }
     for (unsigned i = 0; i < nworkers; i++)
         pthread_join(workers[i].tid, NULL);

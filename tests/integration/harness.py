@@ -22,7 +22,8 @@ import urllib.request
 PARKLINKD = os.environ.get("PARKLINKD", "../../build/server/parklinkd")
 PARKLINK = os.environ.get("PARKLINK", "../../build/cli/parklink")
 ADMIN_TOKEN = "test-admin-token-0123456789"
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+                   "WARNING: ThreadSanitizer")
 
 
 def free_port():
