@@ -237,6 +237,33 @@ class Restart(unittest.TestCase):
         finally:
             srv.cleanup()
 
+    def test_admin_changes_answered_survive_kill9(self):
+        """An admin change is answered only once committed: killed without a chance to
+        flush anything, the server comes back deciding exactly as before."""
+        srv = Server()
+        try:
+            srv.start()
+            created(srv.admin("POST", "/vendors", {"union_id": A_UID, "ukey": A_KEY}))
+            created(srv.admin("POST", "/parks", {"park_id": MEMBERS, "union_id": A_UID,
+                                                 "policy": "members_only"}))
+            gone = created(srv.admin("POST", "/blacklist", {"plate": "京K00004", "color": 0}))
+            created(srv.admin("POST", "/blacklist", {"plate": "京K00001", "color": 0}))
+            created(srv.admin("POST", "/members", {"plate": "京K00002", "park_id": MEMBERS}))
+            srv.admin("DELETE", "/blacklist/%d" % gone["id"])
+            srv.kill9()
+            again = Server(db_dir=srv.dir)
+            again.start()
+            try:
+                t = ParkCheck("test_open_park_passes")
+                t.srv = again
+                t.assert_refused("京K00001", "2", park=MEMBERS)
+                t.assert_pass("京K00002", park=MEMBERS)
+                t.assert_refused("京K00004", "1", park=MEMBERS)  # unlisted: only not a member
+            finally:
+                self.assertEqual(again.stop(), 0)
+        finally:
+            srv.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
