@@ -50,37 +50,37 @@ count() {
         "$requests"
 }
 
+# under_callgrind NAME PORT CMD... -> PID: CMD started with instrumentation off, answering on
+# PORT (its stderr and valgrind's in $TMP/NAME-vg.log)
+under_callgrind() {
+    local name=$1 port=$2
+    shift 2
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/$name.out" \
+        "$@" 2>"$TMP/$name-vg.log" &
+    PID=$!
+    PIDS+=($PID)
+    wait_port "$port"
+}
+
 echo "user-space instructions per park_check request (callgrind; kernel not counted)"
 
 # --- nginx: the fixed reply, on its own port and pid file ------------------------------------
 sed -e "s/127.0.0.1:18080/127.0.0.1:$NGINX_PORT/" -e "s#/tmp/bench-nginx.pid#$TMP/nginx.pid#" \
     -e "s#/tmp/bench-nginx.err#$TMP/nginx.err#" "$BENCH_DIR/nginx.conf" >"$TMP/nginx.conf"
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/nginx.out" \
-    nginx -g "master_process off;" -c "$TMP/nginx.conf" 2>"$TMP/nginx-vg.log" &
-NGINX_PID=$!
-PIDS+=($NGINX_PID)
-wait_port $NGINX_PORT
-count nginx $NGINX_PID "http://127.0.0.1:$NGINX_PORT/"
+under_callgrind nginx $NGINX_PORT nginx -g "master_process off;" -c "$TMP/nginx.conf"
+count nginx $PID "http://127.0.0.1:$NGINX_PORT/"
 NGINX_INSTR=$INSTR
 
 # --- h2o answering the same fixed reply ------------------------------------------------------
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/h2o.out" \
-    "$TMP/h2o_fixed" $H2O_PORT 2>"$TMP/h2o-vg.log" &
-H2O_PID=$!
-PIDS+=($H2O_PID)
-wait_port $H2O_PORT
-count h2o $H2O_PID "http://127.0.0.1:$H2O_PORT/unionapi/neworder/uploadData"
+under_callgrind h2o $H2O_PORT "$TMP/h2o_fixed" $H2O_PORT
+count h2o $PID "http://127.0.0.1:$H2O_PORT/unionapi/neworder/uploadData"
 H2O_INSTR=$INSTR
 
 # --- parklinkd: one worker, 100k blacklisted plates ------------------------------------------
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/parklinkd.out" \
-    "$BUILD_DIR/server/parklinkd" --listen "127.0.0.1:$PLK_PORT" --store "$TMP/bench.db" \
-    --threads 1 --admin-token "$TOKEN" --log-level warn 2>"$TMP/parklinkd-vg.log" &
-PLK_PID=$!
-PIDS+=($PLK_PID)
-wait_port $PLK_PORT
+under_callgrind parklinkd $PLK_PORT "$BUILD_DIR/server/parklinkd" --listen "127.0.0.1:$PLK_PORT" \
+    --store "$TMP/bench.db" --threads 1 --admin-token "$TOKEN" --log-level warn
 python3 "$ROOT/bench/seed_plates.py" "$PLK_PORT" "$TOKEN" base 京A >/dev/null
-count parklinkd $PLK_PID "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"
+count parklinkd $PID "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"
 
 echo
 printf "parklinkd - nginx          %8d instructions per request\n" $((INSTR - NGINX_INSTR))
