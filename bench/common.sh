@@ -2,6 +2,7 @@
 #
 #   bench_need TOOL...       exit with a clear message unless every tool is on PATH
 #   bench_build TARGET...    configure BUILD_DIR as a Release build if needed, build targets
+#   bench_h2o_fixed          compile bench/h2o_fixed.c to $TMP/h2o_fixed (after bench_tmp)
 #   bench_tmp NAME           TMP=/tmp/plk-NAME.XXXXXX and PIDS=(); on exit the processes in
 #                            PIDS are stopped and TMP removed (kept when KEEP_TMP is set)
 #   wait_port PORT [PATH]    wait until http://127.0.0.1:PORT/PATH answers (10 s at most)
@@ -18,6 +19,12 @@ bench_build() {
         cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
     fi
     cmake --build "$BUILD_DIR" -j2 --target "$@" >/dev/null
+}
+
+bench_h2o_fixed() {
+    # shellcheck disable=SC2046 # pkg-config prints several words on purpose
+    cc -O2 -DH2O_USE_LIBUV=0 -o "$TMP/h2o_fixed" "$ROOT/bench/h2o_fixed.c" \
+        $(pkg-config --cflags --libs libh2o-evloop)
 }
 
 bench_cleanup() {

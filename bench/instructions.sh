@@ -30,9 +30,7 @@ LUA=$BENCH_DIR/park_check.lua
 bench_need valgrind callgrind_control callgrind_annotate nginx wrk python3 curl cc pkg-config
 bench_build parklinkd
 bench_tmp instr
-# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-cc -O2 -DH2O_USE_LIBUV=0 -o "$TMP/h2o_fixed" "$ROOT/bench/h2o_fixed.c" \
-    $(pkg-config --cflags --libs libh2o-evloop)
+bench_h2o_fixed
 
 # count NAME PID URL -> INSTR (per request), leaves the dump in $TMP/NAME.out*
 count() {

@@ -36,9 +36,7 @@ bench_need nginx node wrk python3 curl cc pkg-config
 bench_build parklinkd
 PARKLINKD=$BUILD_DIR/server/parklinkd
 bench_tmp bench
-# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-cc -O2 -DH2O_USE_LIBUV=0 -o "$TMP/h2o_fixed" "$ROOT/bench/h2o_fixed.c" \
-    $(pkg-config --cflags --libs libh2o-evloop)
+bench_h2o_fixed
 
 # Servers on CPU 1, wrk on CPU 0 (when there are two): each side gets a core of its own.
 SRV_CPU=() WRK_CPU=()

@@ -11,22 +11,17 @@
 #include <openssl/crypto.h>
 #include "parklink/sign.h"
 
-/* "00".."FF": one two-byte copy per digest byte */
-static char hex_pairs[256][2];
-
-static void hex_pairs_init(void)
-{
-    static const char digits[] = "0123456789ABCDEF";
-    for (unsigned i = 0; i < 256; i++) {
-        hex_pairs[i][0] = digits[i >> 4];
-        hex_pairs[i][1] = digits[i & 15];
-    }
-}
+/* "00".."FF" in one string: byte b's two digits start at 2 * b */
+#define HEX_ROW(h)                                                                                 \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "A" h "B" h "C" h "D" h "E" h "F"
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
+    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("A") HEX_ROW("B")
+        HEX_ROW("C") HEX_ROW("D") HEX_ROW("E") HEX_ROW("F");
 
 static void hex_upper(const unsigned char *md, unsigned n, char *out)
 {
     for (unsigned i = 0; i < n; i++)
-        memcpy(out + 2 * i, hex_pairs[md[i]], 2);
+        memcpy(out + 2 * i, hex_pairs + 2 * md[i], 2);
     out[2 * n] = '\0';
 }
 
@@ -44,7 +39,6 @@ static void free_ctx(void *ctx)
 
 static void md5_init_once(void)
 {
-    hex_pairs_init();
     md5_impl = EVP_MD_fetch(NULL, "MD5", NULL);
     pthread_key_create(&ctx_key, free_ctx);
 }

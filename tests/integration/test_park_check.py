@@ -226,7 +226,7 @@ class Restart(unittest.TestCase):
             gone = created(srv.admin("POST", "/blacklist", {"plate": "京K00004", "color": 0}))
             created(srv.admin("POST", "/blacklist", {"plate": "京K00001", "color": 0}))
             created(srv.admin("POST", "/members", {"plate": "京K00002", "park_id": MEMBERS}))
-            srv.admin("DELETE", "/blacklist/%d" % gone["id"])
+            self.assertEqual(srv.admin("DELETE", "/blacklist/%d" % gone["id"]).status, 200)
             stop(srv)
             again = Server(db_dir=srv.dir)
             again.start()
@@ -249,6 +249,7 @@ class Restart(unittest.TestCase):
         """An admin change is answered only once committed: killed without a chance to
         flush anything, the server comes back deciding exactly as before."""
         self.survives(lambda srv: srv.kill9())
+
 
 if __name__ == "__main__":
     unittest.main()
