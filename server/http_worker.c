@@ -382,6 +382,8 @@ static void *worker_main(void *arg)
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->outbox_done);
     registry_reader_release(&w->reader);
     if (clean) {
+        /* h2o_timeout_dispose() asserts that no timer is still linked */
+        longpoll_worker_stop(w);
         /* h2o's contexts and loop may only be torn down once no connection uses them */
         if (w->admin_accept_ctx.ctx != NULL)
             dispose_context(&w->admin_ctx);

@@ -284,6 +284,19 @@ static void tick_arm(struct lp_worker *lw)
         h2o_timeout_link(lw->w->loop, &lw->w->ctx.hundred_ms_timeout, &lw->tick);
 }
 
+void longpoll_worker_stop(struct http_worker *w)
+{
+    struct lp_worker *lw = &workers[w->index % MAX_WORKERS];
+
+    if (!lw->ready || lw->w != w)
+        return;
+    /* the tick stays linked for up to 100 ms after the last held poll was answered */
+    if (h2o_timeout_is_linked(&lw->tick))
+        h2o_timeout_unlink(&lw->tick);
+    lw->ready = 0;
+    lw->w = NULL;
+}
+
 /* The request went away before it was answered (not seen with HTTP/1.1, see pipeline.h). */
 static void on_dispose(void *p)
 {

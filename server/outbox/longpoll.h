@@ -24,6 +24,11 @@ void longpoll_init(unsigned hold_ms);
  * the request. Worker thread. */
 void longpoll_download(struct http_worker *w, h2o_req_t *req);
 
+/* The worker w is done serving (every held poll answered, no request in flight): unlink its
+ * tick from the loop's timeouts, which h2o_context_dispose() requires to be empty, and
+ * forget the loop. Worker thread, after draining and before disposing its context. */
+void longpoll_worker_stop(struct http_worker *w);
+
 /* The receiver callback of struct http_worker.outbox_done: runs the messages other threads
  * send a worker for the outbox (hand-outs to held polls, finished acknowledgements).
  * Worker thread. */

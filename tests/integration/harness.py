@@ -24,6 +24,8 @@ PARKLINK = os.environ.get("PARKLINK", "../../build/cli/parklink")
 ADMIN_TOKEN = "test-admin-token-0123456789"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                    "WARNING: ThreadSanitizer")
+# what a C assertion, an abort or h2o's fatal path print: any of them fails the test too
+ABORT_MARKS = ("Assertion `", "Assertion failed", "fatal:", "Aborted", "core dumped")
 
 
 def free_port():
@@ -113,8 +115,10 @@ class Server:
         except OSError:
             return ""
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        """Stop the server; returns its exit code. Fails on sanitizer output."""
+    def stop(self, sig=signal.SIGTERM, timeout=20, expect_rc=0):
+        """Stop the server; returns its exit code. Fails when it does not exit with
+        expect_rc (0: a graceful SIGTERM/SIGINT stop; None: any code), and on sanitizer,
+        assertion or abort output in its stderr."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -128,17 +132,30 @@ class Server:
         self.stderr.close()
         rc = self.proc.returncode
         self.proc = None
-        text = self.log()
-        for mark in SANITIZER_MARKS:
-            if mark in text:
-                raise AssertionError("sanitizer report in parklinkd stderr:\n" + text[-6000:])
+        self.check_log()
+        if expect_rc is not None and rc != expect_rc:
+            raise AssertionError("parklinkd exited %d on signal %d (expected %d):\n%s"
+                                 % (rc, sig, expect_rc, self.log()[-6000:]))
         return rc
 
+    def check_log(self):
+        """Fail on sanitizer reports, assertion failures and aborts in the stderr so far."""
+        text = self.log()
+        for mark in SANITIZER_MARKS + ABORT_MARKS:
+            if mark in text:
+                raise AssertionError("%r in parklinkd stderr:\n%s" % (mark, text[-6000:]))
+
     def kill9(self):
+        """SIGKILL (a crash as the OS sees it); the stderr up to then must still be clean,
+        and a server that died by itself before the kill fails the test."""
+        if self.proc.poll() is not None:
+            raise AssertionError("parklinkd had already exited (%d) before kill -9:\n%s"
+                                 % (self.proc.returncode, self.log()[-6000:]))
         self.proc.kill()
         self.proc.wait()
         self.stderr.close()
         self.proc = None
+        self.check_log()
 
     def cleanup(self):
         if self.own_dir:

@@ -314,8 +314,9 @@ class PublicUrl(unittest.TestCase):
         try:
             with self.assertRaises(AssertionError):
                 srv.start(timeout=5)
+            self.assertIn("must start with http:// or https://", srv.log())
         finally:
-            srv.stop()
+            self.assertEqual(srv.stop(expect_rc=None), 1)  # refused: exit status 1
             srv.cleanup()
 
 
