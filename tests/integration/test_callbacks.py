@@ -287,13 +287,13 @@ class Callbacks(SimAndServer):
                                                  body))
         time.sleep(0.2)
         # meanwhile both workers answer, and other admin requests and deliveries go on
-        t0 = time.time()
         for _ in range(4):
             self.assertEqual(self.srv.get("/healthz").status, 200)
         self.assertEqual(self.srv.admin("GET", "/vendors/%d" % UID).status, 200)
         space(self.srv, 9)
         self.received(1, service="space_notify", timeout=3)
-        self.assertLess(time.time() - t0, 1.2)
+        # all of it was done while the question still waited for its answer
+        self.assertTrue(slow.t.is_alive(), "the other work waited for the question's deadline")
         r = slow.result()
         self.assertEqual(r.status, 504, r)
         self.assertIn("1500 ms", r.json["error"])
@@ -390,14 +390,16 @@ class Durability(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.sim.script("space_notify=timeout")  # park 20003's endpoint hangs
         ids = [space(self.srv, i) for i in range(5)]
-        t0 = time.time()
         other = command(self.srv, "car_info", {"park_id": "20004", "type": "add",
                                                "car_number": "京D1"})["id"]
-        wait_state(self.srv, other, "delivered", timeout=5)
-        self.assertLess(time.time() - t0, 1.0)
+        delivered = wait_state(self.srv, other, "delivered", timeout=5)
         first = wait_until(lambda: (lambda m: m if m["attempts"] else None)(
             message(self.srv, ids[0])), 5, what="the first timeout")
         self.assertEqual(first["history"][0]["error"], "no answer within 500 ms")
+        # the other park's message was answered before the hanging park's first send had even
+        # timed out (the server's own clock, not the test's: a busy machine cannot flake it)
+        ok, hung = delivered["history"][-1], first["history"][0]
+        self.assertLess(ok["at_ms"] + ok["duration_ms"], hung["at_ms"] + hung["duration_ms"])
         # the park's queued messages were not tried for 500 ms each: failed with the reason
         later = wait_until(lambda: (lambda m: m if m["attempts"] else None)(
             message(self.srv, ids[4])), 5, what="the queue released")

@@ -213,6 +213,16 @@ class HttpRoutes(ServerTestCase):
         tampered = good.replace('"license_color":0', '"license_color": 0')
         self.state0(tampered, "签名错误")
 
+    def test_sign_one_digit_off(self):
+        # one digit changed, at the first, the last and either side of the middle: 签名错误
+        good = envelope(check_data(), UKEY)
+        sign = re.search(r'"sign":"([0-9A-F]{32})"', good).group(1)
+        for pos in (0, 15, 16, 31):
+            digit = "0" if sign[pos] != "0" else "1"
+            off = sign[:pos] + digit + sign[pos + 1:]
+            self.state0(good.replace(sign, off), "签名错误")
+        self.assertEqual(self.srv.post("/unionapi/neworder/uploadData", good).json["state"], 1)
+
     def test_lower_case_sign_accepted(self):
         good = envelope(check_data(), UKEY)
         m = re.search(r'"sign":"([0-9A-F]{32})"', good)

@@ -146,6 +146,27 @@ static void test_verify_format(void **state)
                      PLK_E_SIGN_MISMATCH);
 }
 
+/* A sign wrong in a single digit is refused wherever that digit stands: the first and last,
+ * and both sides of the middle (a comparison of only one half would pass one of them). Each
+ * changed digit stays a valid hex digit, so the refusal is the comparison's. */
+static void test_one_digit_off(void **state)
+{
+    static const size_t positions[] = {0, 1, 15, 16, 30, 31};
+    const char *good = "4973765089F20FCFE45868796F81278A";
+
+    for (size_t i = 0; i < sizeof positions / sizeof positions[0]; i++) {
+        char off[PLK_SIGN_LEN + 1];
+
+        memcpy(off, good, sizeof off);
+        off[positions[i]] = off[positions[i]] == '0' ? '1' : '0';
+        assert_int_equal(plk_sign_matches(V6, strlen(V6), "MAVXUU3C2545G9K1", off),
+                         PLK_E_SIGN_MISMATCH);
+        assert_int_equal(plk_sign_verify(V6, strlen(V6), "MAVXUU3C2545G9K1", off, 32),
+                         PLK_E_SIGN_MISMATCH);
+    }
+    assert_int_equal(plk_sign_matches(V6, strlen(V6), "MAVXUU3C2545G9K1", good), PLK_OK);
+}
+
 /* 2.4's redirect sign: MD5(KEY + timestamp_ms), vector V8. */
 static void test_redirect_sign(void **state)
 {
@@ -160,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_current_vectors),   cmocka_unit_test(test_legacy_vectors),
         cmocka_unit_test(test_legacy_from_object), cmocka_unit_test(test_negative_controls),
         cmocka_unit_test(test_verify_format),     cmocka_unit_test(test_redirect_sign),
+        cmocka_unit_test(test_one_digit_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * Batching: while a gate job holds the writer, 63 threads submit at once; they must all land
  * in one more batch (two commits for 64 jobs), and every row must be stored. Isolation: a job
  * that writes and then fails is rolled back alone, its batch mates commit. A batch whose
- * transaction breaks fails whole. The WAL is checkpointed beside the writer. Completions travel
+ * transaction breaks, or whose COMMIT fails on a full disk, fails whole. The WAL is checkpointed beside the writer. Completions travel
  * back through an h2o receiver to the submitting thread's loop, and a job submitted to a stopped
  * writer fails at once. */
 #include <setjmp.h>
@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@ struct tjob {
     char order_id[32];
     int fail_after_write; /* write, then return non-zero */
     int break_tx;         /* end the transaction under the writer's feet */
+    int fill_disk;        /* after its write, no file may grow: the batch's COMMIT fails */
     int done;
     pthread_t done_thread;
 };
@@ -112,6 +115,16 @@ static int run_entry(struct writer_job *w, struct store_tx *tx)
         return 1;
     if (j->break_tx)
         sqlite3_exec(store_sqlite_tx_db(tx), "ROLLBACK", NULL, NULL, NULL);
+    if (j->fill_disk) {
+        /* the disk is full from now on, as far as this process can tell: a write that would
+         * take any file past one byte fails (EFBIG; SIGXFSZ is ignored). The batch's pages
+         * are still in SQLite's cache, so the first write to the WAL is the COMMIT's. */
+        struct rlimit rl;
+
+        getrlimit(RLIMIT_FSIZE, &rl);
+        rl.rlim_cur = 1;
+        setrlimit(RLIMIT_FSIZE, &rl);
+    }
     return j->fail_after_write;
 }
 
@@ -305,6 +318,54 @@ static void test_broken_batch_fails_whole(void **state)
     free(c);
 }
 
+/* A COMMIT that fails for real (the disk is full when the batch's pages go to the WAL): every
+ * job of that batch, those whose own savepoint succeeded included, is told the write failed,
+ * and none of their rows is stored. Once the disk has room again the writer carries on. */
+static void test_failed_commit_fails_every_job(void **state)
+{
+    struct fx *f = *state;
+    struct tjob *gate = new_job("gate"), *a = new_job("A"), *b = new_job("B"),
+                *filler = new_job("F"), *c;
+    struct writer_stats ws;
+    struct rlimit rl;
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+
+    filler->fill_disk = 1;
+    submit_gate(gate);
+    writer_submit(&a->w);
+    writer_submit(&b->w);
+    writer_submit(&filler->w);
+    open_gate();
+    wait_completed(4);
+    getrlimit(RLIMIT_FSIZE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_FSIZE, &rl);
+    signal(SIGXFSZ, old);
+
+    writer_get_stats(&ws);
+    assert_int_equal(ws.batches, 2);
+    assert_int_equal(ws.failed, 1);
+    assert_int_equal(gate->w.status, WRITER_COMMITTED);
+    assert_int_equal(a->w.status, WRITER_FAILED);
+    assert_int_equal(b->w.status, WRITER_FAILED);
+    assert_int_equal(filler->w.status, WRITER_FAILED);
+    assert_int_equal(order_exists(f, "gate"), 1);
+    assert_int_equal(order_exists(f, "A"), 0);
+    assert_int_equal(order_exists(f, "B"), 0);
+    assert_int_equal(order_exists(f, "F"), 0);
+
+    c = new_job("C");
+    writer_submit(&c->w);
+    wait_completed(5);
+    assert_int_equal(c->w.status, WRITER_COMMITTED);
+    assert_int_equal(order_exists(f, "C"), 1);
+    free(gate);
+    free(a);
+    free(b);
+    free(filler);
+    free(c);
+}
+
 /* Completions come back on the loop of the receiver's thread. */
 static void test_done_runs_on_the_receiving_loop(void **state)
 {
@@ -393,6 +454,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_jobs_share_a_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_job_is_rolled_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_batch_fails_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit_fails_every_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_runs_on_the_receiving_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_beside_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_after_stop_fails, setup, teardown),
