@@ -2,16 +2,19 @@
 
 Every integration test goes through this module: a server on a free loopback port with a
 temporary SQLite database and a known admin token, /healthz polled until it answers, and on
-stop its stderr scanned for sanitizer reports (a report fails the test). Signing here uses
-hashlib only to build requests the way a vendor's client would; the product's own signing
-is tested through libparklink and the CLI.
+stop its stderr scanned for sanitizer reports (a report fails the test). unchanged_db()
+checks that a block of refused or repeated requests left every row of every table as it
+was. Signing here uses hashlib only to build requests the way a vendor's client would; the
+product's own signing is tested through libparklink and the CLI.
 """
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -49,6 +52,65 @@ def envelope(data, key, union_id=None, top_union_id=True):
     parts.append('"sign":"' + sign(text, key) + '"')
     parts.append('"data":' + text)
     return "{" + ",".join(parts) + "}"
+
+
+def db_contents(path, ignore=None):
+    """Every row of every table of the SQLite file at path (sqlite_sequence included), as
+    {table: sorted list of rows}. Read through a read-only connection, so beside the running
+    server (WAL) it sees exactly what is committed. ignore maps a table to the columns left
+    out: values that change by themselves, which the caller must name."""
+    ignore = ignore or {}
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    try:
+        out = {}
+        con.execute("BEGIN")  # one read transaction: one committed state for all tables
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in ignore:
+            if table not in tables:
+                raise AssertionError("unchanged_db: ignore names no table %r" % table)
+        for table in tables:
+            cols = [r[1] for r in con.execute('PRAGMA table_info("%s")' % table)]
+            skip = set(ignore.get(table, ()))
+            if not skip <= set(cols):
+                raise AssertionError("unchanged_db: %s has no column %s"
+                                     % (table, sorted(skip - set(cols))))
+            keep = ", ".join('"%s"' % c for c in cols if c not in skip)
+            rows = con.execute('SELECT %s FROM "%s"' % (keep, table)).fetchall()
+            out[table] = sorted(rows, key=repr)
+        con.execute("COMMIT")
+        return out
+    finally:
+        con.close()
+
+
+def db_difference(before, after, limit=5):
+    """A readable account of what changed between two db_contents(), "" if nothing."""
+    lines = []
+    for table in sorted(set(before) | set(after)):
+        old, new = before.get(table), after.get(table)
+        if old is None or new is None:
+            lines.append("table %s %s" % (table, "appeared" if old is None else "vanished"))
+            continue
+        gone = [r for r in old if r not in new]
+        came = [r for r in new if r not in old]
+        if gone or came:
+            lines.append("table %s: %d row(s) gone, %d new" % (table, len(gone), len(came)))
+            lines += ["  - %r" % (r,) for r in gone[:limit]]
+            lines += ["  + %r" % (r,) for r in came[:limit]]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def unchanged_db(srv, ignore=None, what="the block"):
+    """Fail (AssertionError) when the body of the with-block changed any row of any table of
+    srv's database. For refused and repeated requests: they must write nothing, not only
+    nothing in the table the test happens to look at."""
+    before = db_contents(srv.db, ignore)
+    yield
+    diff = db_difference(before, db_contents(srv.db, ignore))
+    if diff:
+        raise AssertionError("%s changed the database:\n%s" % (what, diff))
 
 
 class Reply:
@@ -221,6 +283,11 @@ class ServerTestCase(unittest.TestCase):
             srv.stop()
         finally:
             srv.cleanup()
+
+    def unchanged_db(self, srv=None, ignore=None, what="the block"):
+        """with self.unchanged_db(): ... -- nothing in the database may change (harness
+        unchanged_db on self.srv, or on srv)."""
+        return unchanged_db(srv or self.srv, ignore, what)
 
     def ok(self, reply, status=200):
         self.assertEqual(reply.status, status, reply)
