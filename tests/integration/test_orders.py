@@ -5,7 +5,8 @@ repeated entry answers 订单已存在 (state 1) and writes nothing, even when m
 once; an exit may be re-sent until settled and a settled order never changes, so money is
 counted once; a new entry of a car closes its stale open order at zero; escaped orders of a
 plate come back from every park, in the 3.1 reply and from 3.8. Foreign and unknown parks,
-wrong keys and bad fields are refused by name and write nothing.
+wrong keys and bad fields are refused by name; refusals and repeats write nothing anywhere
+in the database (harness.unchanged_db), not only in `orders`.
 """
 import json
 import threading
@@ -63,10 +64,14 @@ class Orders(ServerTestCase):
 
     def test_repeated_entry_writes_nothing(self):
         self.assertEqual(self.a.entry("PA", "E-dup", "京D00001")["errmsg"], "上传成功")
-        before = dict(order_row(self.srv, "PA", "E-dup"))
-        r = self.a.entry("PA", "E-dup", "京D99999", in_time=self.now - 5, remark="changed")
-        self.assertEqual((r["state"], r["errmsg"], r["order_id"]), (1, "订单已存在", "E-dup"))
-        self.assertEqual(dict(order_row(self.srv, "PA", "E-dup")), before)
+        # other fields, the park's free spaces among them: nothing anywhere may change
+        with self.unchanged_db(what="a repeated 3.1 entry"):
+            r = self.a.entry("PA", "E-dup", "京D99999", in_time=self.now - 5, remark="changed",
+                             empty_plot=3)
+            self.assertEqual((r["state"], r["errmsg"], r["order_id"]),
+                             (1, "订单已存在", "E-dup"))
+            r = self.a.entry("PA", "E-dup", "京D00001", empty_plot=20)  # the same copy again
+            self.assertEqual(r["errmsg"], "订单已存在")
         # the same order_id in another park is another order
         self.assertEqual(self.a.entry("PA2", "E-dup", "京D00001")["errmsg"], "上传成功")
 
@@ -85,6 +90,14 @@ class Orders(ServerTestCase):
         self.assertEqual(msgs, ["上传成功"] + ["订单已存在"] * 15)
         self.assertTrue(all(r["state"] == 1 for r in results))
         self.assertEqual(self.count_rows("park_id = 'PA' AND order_id = 'E-race'"), 1)
+        # and copies arriving after the first one is stored write nothing at all
+        with self.unchanged_db(what="late copies of a 3.1 entry"):
+            threads = [threading.Thread(target=send) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        self.assertEqual(sorted(r["errmsg"] for r in results)[1:], ["订单已存在"] * 23)
 
     def test_new_entry_closes_stale_order_at_zero(self):
         t0 = self.now - 3600
@@ -129,13 +142,14 @@ class Orders(ServerTestCase):
             (2, self.now - 60, "cash", 1250, 1250, 30, "https://s.bolink.club/image/out.png",
              "A1", 100, 15, "军警车免费", "qwrrw23534", "800191", "小王", 0, 1, self.now - 7200))
         self.assertEqual(json.loads(o["out_remark"]), {"is_prepay": "1", "pay_channel": "1"})
-        # the same exit again: nothing changes, the money is counted once
-        again = self.a.call("neworder/updateorder", data)
-        self.assertEqual((again["state"], again["errmsg"]), (1, "订单已结算"))
-        # a different settlement of a settled order is refused
-        other = self.a.call("neworder/updateorder", dict(data, total="99.00"))
-        self.assertEqual(other["state"], 0)
-        self.assertTrue(other["errmsg"].startswith("订单已结算"), other)
+        # the same exit again: nothing changes, the money is counted once; a different
+        # settlement of a settled order is refused
+        with self.unchanged_db(what="a repeated 3.2 exit of a settled order"):
+            again = self.a.call("neworder/updateorder", dict(data, empty_plot=2))
+            self.assertEqual((again["state"], again["errmsg"]), (1, "订单已结算"))
+            other = self.a.call("neworder/updateorder", dict(data, total="99.00"))
+            self.assertEqual(other["state"], 0)
+            self.assertTrue(other["errmsg"].startswith("订单已结算"), other)
         with db(self.srv) as con:
             paid = con.execute("SELECT sum(paid_fen) FROM orders WHERE park_id = 'PA' "
                                "AND order_id = 'X-1'").fetchone()[0]
@@ -154,21 +168,25 @@ class Orders(ServerTestCase):
         self.assertEqual((r["state"], r["errmsg"]), (1, "上传成功"))
         o = order_row(self.srv, "PA", "X-w")
         self.assertEqual((o["state"], o["pay_type"], o["paid_fen"]), (2, "cash", 300))
-        r = self.a.exit("PA", "X-w", "京W00001", out_time=out, pay_type="wallet", total="3.00")
-        self.assertEqual(r["state"], 0)
+        with self.unchanged_db(what="another settlement of a settled order"):
+            r = self.a.exit("PA", "X-w", "京W00001", out_time=out, pay_type="wallet",
+                            total="3.00")
+            self.assertEqual(r["state"], 0)
         self.assertEqual(order_row(self.srv, "PA", "X-w")["paid_fen"], 300)
 
     def test_exit_rules(self):
         self.a.entry("PA", "X-r", "京Y00001", in_time=self.now - 600)
-        r = self.a.exit("PA", "X-r", "京Y00001", pay_type="sweepcode")
-        self.assertEqual((r["state"], r["errmsg"]),
-                         (0, "字段 auth_code 缺失(pay_type 为 sweepcode 时必填)"))
-        r = self.a.exit("PA", "X-r", "京Y00001", out_time=self.now - 700)
-        self.assertEqual((r["state"], r["errmsg"]), (0, "出场时间早于入场时间"))
-        r = self.a.exit("PA", "X-r", "京Y00001", in_time=self.now - 10, out_time=self.now - 20)
-        self.assertTrue(r["errmsg"].startswith("出场时间早于入场时间"), r)
-        self.assertEqual(self.a.exit("PA", "X-r", "京Y00001", pay_type="card")["errmsg"],
-                         "字段 pay_type 取值无效(可选 cash|wallet|sweepcode|escape)")
+        with self.unchanged_db(what="refused 3.2 exits"):
+            r = self.a.exit("PA", "X-r", "京Y00001", pay_type="sweepcode")
+            self.assertEqual((r["state"], r["errmsg"]),
+                             (0, "字段 auth_code 缺失(pay_type 为 sweepcode 时必填)"))
+            r = self.a.exit("PA", "X-r", "京Y00001", out_time=self.now - 700)
+            self.assertEqual((r["state"], r["errmsg"]), (0, "出场时间早于入场时间"))
+            r = self.a.exit("PA", "X-r", "京Y00001", in_time=self.now - 10,
+                            out_time=self.now - 20)
+            self.assertTrue(r["errmsg"].startswith("出场时间早于入场时间"), r)
+            self.assertEqual(self.a.exit("PA", "X-r", "京Y00001", pay_type="card")["errmsg"],
+                             "字段 pay_type 取值无效(可选 cash|wallet|sweepcode|escape)")
         self.assertEqual(order_row(self.srv, "PA", "X-r")["state"], 0)
         # nothing due settles whatever the way of paying
         r = self.a.exit("PA", "X-r", "京Y00001", pay_type="wallet", total=0)
@@ -184,7 +202,9 @@ class Orders(ServerTestCase):
         self.assertEqual((o["entry_missing"], o["in_time"], o["state"], o["paid_fen"]),
                          (1, self.now - 900, 2, 400))
         # the entry arriving afterwards is a repeat
-        self.assertEqual(self.a.entry("PA", "X-none", "京Z00001")["errmsg"], "订单已存在")
+        with self.unchanged_db(what="an entry after its exit"):
+            self.assertEqual(self.a.entry("PA", "X-none", "京Z00001", empty_plot=1)["errmsg"],
+                             "订单已存在")
 
     # --- escapes: 3.1 reply and 3.8 ----------------------------------------------------
     def test_escapes_follow_the_plate_across_parks(self):
@@ -215,44 +235,47 @@ class Orders(ServerTestCase):
         q = self.b.call_b("neworder/queryescape", {"park_id": "PB", "car_number": "京N00000",
                                                    "time_temp": self.now})
         self.assertEqual(q, {"state": 1, "errmsg": "查询成功", "escapeOrder": []})
-        # a repeated entry carries the list too
-        self.assertEqual(self.b.entry("PB", "B-1", plate)["escapeOrder"], [e])
+        # a repeated entry carries the list too, and writes nothing
+        with self.unchanged_db(what="a repeated entry with escapes"):
+            self.assertEqual(self.b.entry("PB", "B-1", plate, empty_plot=2)["escapeOrder"], [e])
 
     # --- refusals ---------------------------------------------------------------------
     def test_refusals_write_nothing(self):
         good = {"car_number": "京F00001", "in_time": self.now - 60, "order_id": "F-1",
                 "empty_plot": 20, "park_id": "PA"}
-        cases = [
-            (self.b, dict(good), "无权操作该车场"),
-            (self.a, dict(good, park_id="P-unknown"), "云平台车场不存在"),
-            (self.a, {k: v for k, v in good.items() if k != "car_number"},
-             "字段 car_number 缺失"),
-            (self.a, dict(good, order_id="o" * 65), "字段 order_id 超长(最多64个字符)"),
-            (self.a, dict(good, in_time="yesterday"), "字段 in_time 类型错误"),
-            (self.a, dict(good, in_time=(self.now - 60) * 1000), "字段 in_time 时间无效"),
-            (self.a, dict(good, in_time=self.now + 3 * 86400), "字段 in_time 时间无效"),
-            (self.a, dict(good, license_color=9), "字段 license_color 取值无效"),
-            (self.a, dict(good, car_number="  "), "字段 car_number 取值无效"),
-            (self.a, dict(good, car_number="京" * 17), "字段 car_number 超长"),
-            (self.a, dict(good, empty_plot=-1), "字段 empty_plot 取值无效"),
-        ]
-        for vendor, data, msg in cases:
-            r = vendor.call("neworder/addorder", data)
-            self.assertEqual(r["state"], 0, (data, r))
-            self.assertTrue(r["errmsg"].startswith(msg), (msg, r))
-        r = self.a.call("neworder/addorder", good, key="F" * 16)
-        self.assertEqual((r["state"], r["errmsg"]), (0, "签名错误"))
-        exit_good = {"park_id": "PA", "car_number": "京F00001", "out_time": self.now,
-                     "pay_type": "cash", "empty_plot": 1, "total": "1.00", "order_id": "F-1"}
-        for bad, msg in ((dict(exit_good, total="1.234"), "字段 total 金额无效"),
-                         (dict(exit_good, total="-1"), "字段 total 金额无效"),
-                         (dict(exit_good, total=None), "字段 total 缺失"),
-                         (dict(exit_good, reduce_amount="x"), "字段 reduce_amount 类型错误")):
-            bad = {k: v for k, v in bad.items() if v is not None}
-            r = self.a.call("neworder/updateorder", bad)
-            self.assertTrue(r["state"] == 0 and r["errmsg"].startswith(msg), (bad, r))
-        r = self.b.call("neworder/updateorder", exit_good)
-        self.assertEqual(r["errmsg"], "无权操作该车场")
+        with self.unchanged_db(what="refused 3.1 and 3.2 uploads"):
+            cases = [
+                (self.b, dict(good), "无权操作该车场"),
+                (self.a, dict(good, park_id="P-unknown"), "云平台车场不存在"),
+                (self.a, {k: v for k, v in good.items() if k != "car_number"},
+                 "字段 car_number 缺失"),
+                (self.a, dict(good, order_id="o" * 65), "字段 order_id 超长(最多64个字符)"),
+                (self.a, dict(good, in_time="yesterday"), "字段 in_time 类型错误"),
+                (self.a, dict(good, in_time=(self.now - 60) * 1000), "字段 in_time 时间无效"),
+                (self.a, dict(good, in_time=self.now + 3 * 86400), "字段 in_time 时间无效"),
+                (self.a, dict(good, license_color=9), "字段 license_color 取值无效"),
+                (self.a, dict(good, car_number="  "), "字段 car_number 取值无效"),
+                (self.a, dict(good, car_number="京" * 17), "字段 car_number 超长"),
+                (self.a, dict(good, empty_plot=-1), "字段 empty_plot 取值无效"),
+            ]
+            for vendor, data, msg in cases:
+                r = vendor.call("neworder/addorder", data)
+                self.assertEqual(r["state"], 0, (data, r))
+                self.assertTrue(r["errmsg"].startswith(msg), (msg, r))
+            r = self.a.call("neworder/addorder", good, key="F" * 16)
+            self.assertEqual((r["state"], r["errmsg"]), (0, "签名错误"))
+            exit_good = {"park_id": "PA", "car_number": "京F00001", "out_time": self.now,
+                         "pay_type": "cash", "empty_plot": 1, "total": "1.00",
+                         "order_id": "F-1"}
+            for bad, msg in ((dict(exit_good, total="1.234"), "字段 total 金额无效"),
+                             (dict(exit_good, total="-1"), "字段 total 金额无效"),
+                             (dict(exit_good, total=None), "字段 total 缺失"),
+                             (dict(exit_good, reduce_amount="x"), "字段 reduce_amount 类型错误")):
+                bad = {k: v for k, v in bad.items() if v is not None}
+                r = self.a.call("neworder/updateorder", bad)
+                self.assertTrue(r["state"] == 0 and r["errmsg"].startswith(msg), (bad, r))
+            r = self.b.call("neworder/updateorder", exit_good)
+            self.assertEqual(r["errmsg"], "无权操作该车场")
         self.assertEqual(self.count_rows("order_id = 'F-1'"), 0)
 
     def test_every_interface_checks_key_and_owner(self):
@@ -275,25 +298,28 @@ class Orders(ServerTestCase):
                  ("parking_business_count", {}), ("parking_business_list", {}),
                  ("get_screen_str", {}),
                  ("get_vip_vehicle_list", {"vip_type": "1", "pageNum": "1", "pageSize": "1"}))]
-        for path, data, top in calls:
-            for park, vendor, key, msg in (("PA", self.a, "0" * 16, "签名错误"),
-                                           ("PA", self.b, None, "无权操作该车场"),
-                                           ("P-none", self.a, None, "云平台车场不存在")):
-                body = dict(data, park_id=park)
-                if top:
-                    r = self.srv.call(path, body, key or vendor.key, union_id=vendor.uid).json
-                else:
-                    r = vendor.call(path, body, key=key)
-                self.assertEqual((r["state"], r["errmsg"]), (0, msg), (path, park, r))
+        with self.unchanged_db(what="calls with a wrong key, a foreign or an unknown park"):
+            for path, data, top in calls:
+                for park, vendor, key, msg in (("PA", self.a, "0" * 16, "签名错误"),
+                                               ("PA", self.b, None, "无权操作该车场"),
+                                               ("P-none", self.a, None, "云平台车场不存在")):
+                    body = dict(data, park_id=park)
+                    if top:
+                        r = self.srv.call(path, body, key or vendor.key,
+                                          union_id=vendor.uid).json
+                    else:
+                        r = vendor.call(path, body, key=key)
+                    self.assertEqual((r["state"], r["errmsg"]), (0, msg), (path, park, r))
         self.assertEqual(self.count_rows("order_id = 'K-1'"), 0)
 
     def test_oversized_body(self):
         data = {"car_number": "京F00002", "in_time": self.now - 60, "order_id": "F-big",
                 "empty_plot": 20, "park_id": "PA", "union_id": A_UID, "remark": "x" * 70000}
-        r = self.srv.call("neworder/addorder", data, A_KEY)
-        self.assertEqual((r.status, r.json["state"]), (413, 0))
-        r = self.a.call("neworder/addorder", dict(data, remark="备" * 256))
-        self.assertEqual(r["errmsg"], "字段 remark 超长(最多255个字符)")
+        with self.unchanged_db(what="an oversized body and an oversized field"):
+            r = self.srv.call("neworder/addorder", data, A_KEY)
+            self.assertEqual((r.status, r.json["state"]), (413, 0))
+            r = self.a.call("neworder/addorder", dict(data, remark="备" * 256))
+            self.assertEqual(r["errmsg"], "字段 remark 超长(最多255个字符)")
         self.assertEqual(self.count_rows("order_id = 'F-big'"), 0)
 
 
