@@ -268,9 +268,19 @@ class Server:
 
 
 class ServerTestCase(unittest.TestCase):
-    """One fresh server per test class; self.srv is it."""
+    """One fresh server per test class; self.srv is it. A class whose tests only read or
+    send what must be refused sets writes_nothing = True: each of its tests then fails when
+    it changed the database (the class's setUpClass may seed it)."""
     server_args = ()
     server_kwargs = {}  # more Server() arguments: threads, admin_listen ...
+    writes_nothing = False
+
+    def setUp(self):
+        super().setUp()
+        if self.writes_nothing:
+            check = self.unchanged_db(what=self.id())
+            check.__enter__()
+            self.addCleanup(check.__exit__, None, None, None)
 
     @classmethod
     def setUpClass(cls):

@@ -5,14 +5,15 @@ blacklist (validity window, colour-specific and any-colour entries), members-onl
 (city-wide and per-park members), shared reservations (active, not started, expired,
 cancelled) and share_status, suspended parks (99), reason_msg overrides, the ownership
 check (foreign and unknown parks answer state 0), an admin change visible to the very next
-check, and data surviving a restart.
+check, and data surviving a restart. Checks, refusals and refused admin changes write
+nothing (harness.unchanged_db).
 """
 import json
 import signal
 import time
 import unittest
 
-from harness import Server
+from harness import Server, unchanged_db
 
 A_UID, A_KEY = 200002, "EA2D90FEEF1E9F8E"
 B_UID, B_KEY = 200003, "0123456789ABCDEF"
@@ -91,9 +92,10 @@ class ParkCheck(unittest.TestCase):
 
     # --- rules -----------------------------------------------------------------------
     def test_open_park_passes(self):
-        self.assert_pass("京HP00G6")
-        self.assert_pass("京HP00G6", color=0)
-        self.assert_pass("京HP00G6", color="3")  # digit strings are accepted for integers
+        with unchanged_db(self.srv, what="park_check (a read)"):
+            self.assert_pass("京HP00G6")
+            self.assert_pass("京HP00G6", color=0)
+            self.assert_pass("京HP00G6", color="3")  # digit strings are accepted for integers
 
     def test_blacklist(self):
         self.admin("POST", "/blacklist", {"plate": "京A10001", "color": 0, "reason": "逃费"})
@@ -170,7 +172,8 @@ class ParkCheck(unittest.TestCase):
         self.assert_refused("京R00005", "1", park=MEMBERS)
 
     def test_suspended_park(self):
-        self.assert_refused("京S00001", "99", park=SUSPENDED)
+        with unchanged_db(self.srv, what="park_check at a suspended park"):
+            self.assert_refused("京S00001", "99", park=SUSPENDED)
 
     def test_reason_msg_override(self):
         d = self.assert_refused("京C00001", "1", park=CUSTOM)
@@ -183,6 +186,10 @@ class ParkCheck(unittest.TestCase):
         self.assertNotEqual(d["reason_msg"], '黑名单车辆"禁入"')
 
     def test_foreign_park(self):
+        with unchanged_db(self.srv, what="park_check at foreign parks"):
+            self.foreign_park()
+
+    def foreign_park(self):
         r = self.check("京HP00G6", park=FOREIGN)
         self.assertEqual(r.json["state"], 0, r)
         self.assertNotIn("data", r.json)
@@ -195,8 +202,36 @@ class ParkCheck(unittest.TestCase):
         self.assertEqual(r.json["state"], 0, r)
 
     def test_unknown_park(self):
-        r = self.check("京HP00G6", park="99999")
-        self.assertEqual(r.json, {"state": 0, "errmsg": "云平台车场不存在"})
+        with unchanged_db(self.srv, what="park_check at an unknown park"):
+            r = self.check("京HP00G6", park="99999")
+            self.assertEqual(r.json, {"state": 0, "errmsg": "云平台车场不存在"})
+            r = self.check("京HP00G6", key=B_KEY)
+            self.assertEqual(r.json, {"state": 0, "errmsg": "签名错误"})
+
+    def test_refused_admin_changes_write_nothing(self):
+        refused = [
+            ("POST", "/blacklist", {"plate": "", "color": 0}, 400, "plate"),
+            ("POST", "/blacklist", {"plate": "京A20001", "color": 9}, 400, "color"),
+            ("POST", "/blacklist", {"entries": [{"plate": "京A20002"}, {"plate": ""}]}, 400,
+             "entries[1].plate"),
+            ("POST", "/members", {"plate": "京A20003", "park_id": "nope"}, 400, "nope"),
+            ("POST", "/reservations", {"plate": "京A20004", "color": 0, "park_id": OPEN,
+                                       "start": self.now, "end": self.now - 1}, 400, "end"),
+            ("POST", "/vendors", {"union_id": A_UID, "ukey": "FFFFFFFFFFFFFFFF"}, 409,
+             "exists"),
+            ("POST", "/parks", {"park_id": OPEN, "union_id": B_UID}, 409, "exists"),
+            ("PATCH", "/parks/" + OPEN, {"total_plot": "many"}, 400, "total_plot"),
+            ("PATCH", "/parks/nope", {"suspended": True}, 404, "nope"),
+            ("DELETE", "/blacklist/999999", None, 404, "999999"),
+        ]
+        with unchanged_db(self.srv, what="refused admin changes"):
+            for method, path, body, status, needle in refused:
+                r = self.srv.admin(method, path, body)
+                self.assertEqual(r.status, status, (method, path, r))
+                self.assertIn(needle, r.json["error"], (method, path, r))
+            r = self.srv.admin("POST", "/blacklist", {"plate": "京A20005"}, token="wrong")
+            self.assertEqual(r.status, 401, r)
+        self.assert_pass("京A20002")  # the good entry of the refused bulk load is not kept
 
     def test_admin_change_visible_to_next_check(self):
         self.assert_pass("京N00001")

@@ -2,7 +2,8 @@
 
 Publishing binds the park to the calling vendor and makes it usable at once (park_check,
 entries); re-publishing by the owner updates it, by another vendor is refused; rand must
-change between requests; every bad field is refused by name and writes nothing. 2.3 hands
+change between requests; every bad field is refused by name and writes nothing anywhere in
+the database (harness.unchanged_db). 2.3 hands
 out absolute addresses (--public-url) of real PNG images of QR codes, stable unless create /
 change ask otherwise. 2.5 stores the no-plate SMS setting.
 """
@@ -115,15 +116,17 @@ class Parks(ServerTestCase):
         r = self.a.publish("P-re", name="新名字", total_plot=200, empty_plot=150, rand=rand)
         self.assertEqual((r["state"], r["errmsg"]), (1, "添加车场成功"))
         self.assertEqual(self.admin_park("P-re").json["name"], "新名字")
-        again = self.a.publish("P-re", name="重放", rand=rand)
-        self.assertEqual((again["state"], again["errmsg"]),
-                         (0, "rand与上次请求相同，请求无效"))
+        with self.unchanged_db(what="a replayed 2.1"):
+            again = self.a.publish("P-re", name="重放", rand=rand, empty_plot=1)
+            self.assertEqual((again["state"], again["errmsg"]),
+                             (0, "rand与上次请求相同，请求无效"))
         self.assertEqual(self.admin_park("P-re").json["name"], "新名字")
 
     def test_other_vendor_cannot_take_a_park(self):
         self.assertEqual(self.a.publish("P-owned")["state"], 1)
-        r = self.b.publish("P-owned", name="hijack")
-        self.assertEqual((r["state"], r["errmsg"]), (0, "车场已由其他厂商发布"))
+        with self.unchanged_db(what="another vendor's 2.1 of a taken park"):
+            r = self.b.publish("P-owned", name="hijack")
+            self.assertEqual((r["state"], r["errmsg"]), (0, "车场已由其他厂商发布"))
         p = self.admin_park("P-owned").json
         self.assertEqual((p["union_id"], p["name"]), (str(A_UID), "停车场P-owned"))
         # and B cannot use it either
@@ -143,17 +146,18 @@ class Parks(ServerTestCase):
             ({"park_id": "a/b"}, "字段 park_id 取值无效"),
             ({"name": "   "}, "字段 name 取值无效"),
         ]
-        for over, msg in cases:
-            body = park_body("P-bad", A_UID)
-            body.update(over)
-            body = {k: v for k, v in body.items() if v is not None}
-            r = self.a.call("newpark/addpark", body)
-            self.assertEqual(r["state"], 0, (over, r))
-            self.assertTrue(r["errmsg"].startswith(msg), (over, r))
-        r = self.a.call("newpark/addpark", park_body("P-bad", A_UID), key="0" * 16)
-        self.assertEqual((r["state"], r["errmsg"]), (0, "签名错误"))
-        r = self.srv.call("newpark/addpark", park_body("P-bad", 999999), A_KEY)
-        self.assertEqual((r.json["state"], r.json["errmsg"][:5]), (0, "厂商不存在"))
+        with self.unchanged_db(what="refused 2.1 publishes"):
+            for over, msg in cases:
+                body = park_body("P-bad", A_UID)
+                body.update(over)
+                body = {k: v for k, v in body.items() if v is not None}
+                r = self.a.call("newpark/addpark", body)
+                self.assertEqual(r["state"], 0, (over, r))
+                self.assertTrue(r["errmsg"].startswith(msg), (over, r))
+            r = self.a.call("newpark/addpark", park_body("P-bad", A_UID), key="0" * 16)
+            self.assertEqual((r["state"], r["errmsg"]), (0, "签名错误"))
+            r = self.srv.call("newpark/addpark", park_body("P-bad", 999999), A_KEY)
+            self.assertEqual((r.json["state"], r.json["errmsg"][:5]), (0, "厂商不存在"))
         self.assertEqual(self.admin_park("P-bad").status, 404)
         with db(self.srv) as con:
             self.assertIsNone(con.execute(
@@ -182,19 +186,23 @@ class Parks(ServerTestCase):
 
     def test_update_rules(self):
         self.a.publish("P-up2")
-        r = self.update("P-up2")
-        self.assertEqual((r["state"], r["errmsg"]), (0, "字段 empty_plot 缺失(type 为 1 时必填)"))
-        r = self.update("P-up2", empty_plot=500)
-        self.assertEqual((r["state"], r["errmsg"][:12]), (0, "空车位数不能大于总车位数"))
+        with self.unchanged_db(what="refused 2.2 updates"):
+            r = self.update("P-up2")
+            self.assertEqual((r["state"], r["errmsg"]),
+                             (0, "字段 empty_plot 缺失(type 为 1 时必填)"))
+            r = self.update("P-up2", empty_plot=500)
+            self.assertEqual((r["state"], r["errmsg"][:12]), (0, "空车位数不能大于总车位数"))
         rand = fresh_rand()
         self.assertEqual(self.update("P-up2", empty_plot=5, rand=rand)["state"], 1)
-        r = self.update("P-up2", empty_plot=6, rand=rand)
-        self.assertEqual((r["state"], r["errmsg"]), (0, "rand与上次请求相同，请求无效"))
-        self.assertEqual(self.update("P-up2", type=3)["errmsg"], "字段 type 取值无效(可选 1|2)")
-        r = self.update("P-up2", vendor=self.b, empty_plot=1)
-        self.assertEqual((r["state"], r["errmsg"]), (0, "无权操作该车场"))
-        r = self.update("P-nowhere", empty_plot=1)
-        self.assertEqual((r["state"], r["errmsg"]), (0, "云平台车场不存在"))
+        with self.unchanged_db(what="refused 2.2 updates"):
+            r = self.update("P-up2", empty_plot=6, rand=rand)
+            self.assertEqual((r["state"], r["errmsg"]), (0, "rand与上次请求相同，请求无效"))
+            self.assertEqual(self.update("P-up2", type=3)["errmsg"],
+                             "字段 type 取值无效(可选 1|2)")
+            r = self.update("P-up2", vendor=self.b, empty_plot=1)
+            self.assertEqual((r["state"], r["errmsg"]), (0, "无权操作该车场"))
+            r = self.update("P-nowhere", empty_plot=1)
+            self.assertEqual((r["state"], r["errmsg"]), (0, "云平台车场不存在"))
         self.assertEqual(self.admin_park("P-up2").json["empty_plot"], 5)
 
     def test_disable_then_republish(self):
@@ -246,8 +254,9 @@ class Parks(ServerTestCase):
     def test_qr_codes_stable_create_change(self):
         self.a.publish("P-qr2")
         first = self.qr("P-qr2", 3, "A1")["code_url"]
-        self.assertEqual(self.qr("P-qr2", 3, "A1")["code_url"], first)      # existing one
-        self.assertEqual(self.qr("P-qr2", 3, "A1", change=1)["code_url"], first)  # no create
+        with self.unchanged_db(what="asking 2.3 for an existing code"):
+            self.assertEqual(self.qr("P-qr2", 3, "A1")["code_url"], first)  # existing one
+            self.assertEqual(self.qr("P-qr2", 3, "A1", change=1)["code_url"], first)  # no create
         second = self.qr("P-qr2", 3, "A1", create=1)["code_url"]
         self.assertNotEqual(second, first)
         self.assertEqual(self.fetch(first).status, 200)                     # both valid
@@ -266,6 +275,10 @@ class Parks(ServerTestCase):
 
     def test_qr_rules(self):
         self.a.publish("P-qr3")
+        with self.unchanged_db(what="refused 2.3 calls"):
+            self.qr_refusals()
+
+    def qr_refusals(self):
         r = self.qr("P-qr3", 2)
         self.assertEqual((r["state"], r["errmsg"]),
                          (0, "字段 channel_id 缺失(type 为 2 或 3 时必填车道编号)"))
@@ -292,11 +305,14 @@ class Parks(ServerTestCase):
         with db(self.srv) as con:
             self.assertEqual(con.execute("SELECT sms_verify FROM park_details "
                                          "WHERE park_id = 'P-sms'").fetchone()[0], 0)
-        self.assertEqual(self.sms("P-sms", {})["errmsg"], "字段 nolience_config.is_verify 缺失")
-        self.assertEqual(self.sms("P-sms", {"is_verify": 2})["errmsg"],
-                         "字段 nolience_config.is_verify 取值无效(可选 0|1)")
-        self.assertEqual(self.sms("P-sms", "on")["errmsg"], "字段 nolience_config 类型错误")
-        self.assertEqual(self.sms("P-sms", {"is_verify": 1}, self.b)["errmsg"], "无权操作该车场")
+        with self.unchanged_db(what="refused 2.5 settings"):
+            self.assertEqual(self.sms("P-sms", {})["errmsg"],
+                             "字段 nolience_config.is_verify 缺失")
+            self.assertEqual(self.sms("P-sms", {"is_verify": 2})["errmsg"],
+                             "字段 nolience_config.is_verify 取值无效(可选 0|1)")
+            self.assertEqual(self.sms("P-sms", "on")["errmsg"], "字段 nolience_config 类型错误")
+            self.assertEqual(self.sms("P-sms", {"is_verify": 1}, self.b)["errmsg"],
+                             "无权操作该车场")
 
 
 class PublicUrl(unittest.TestCase):
