@@ -71,6 +71,11 @@ static const struct opt opts[] = {
      "them forever; pending and dead ones are always kept (default 30 days)"},
     {"longpoll-hold", "MS", K_UINT, OFF(longpoll_hold), 100, 300000,
      "milliseconds a /bpd/download.do long-poll is held before it answers \"no message\""},
+    {"clock-start", "UNIXTIME", K_UINT, OFF(clock_start), 0, 4294967295ul,
+     "for tests only: the clock the vendor API decides by (4.1's default period \"today, "
+     "China Standard Time\", the limits of time fields, admission validity windows) reads "
+     "UNIXTIME at start and runs on in real seconds; stored timestamps, the outbox and "
+     "logs keep the system clock; 0 = the system clock everywhere"},
     {"config", "FILE", K_CONFIG, OFF(config_file), 0, 0,
      "read options from FILE: one \"name = value\" per line, names as the flags, # comments"},
 };

@@ -33,6 +33,7 @@ struct config {
     unsigned delivery_concurrency;    /* transfers in flight at most */
     unsigned outbox_retention;        /* s a delivered callback is kept; 0 = forever */
     unsigned longpoll_hold;           /* ms a bpd/download.do poll is held */
+    unsigned clock_start;             /* tests: the vendor API's clock starts here; 0 = off */
 };
 
 enum config_result {

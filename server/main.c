@@ -17,6 +17,7 @@
 #include "readers.h"
 #include "registry.h"
 #include "store/store.h"
+#include "wallclock.h"
 #include "writer.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -53,6 +54,10 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(cfg.log_level);
+    wallclock_init((int64_t)cfg.clock_start);
+    if (cfg.clock_start)
+        log_warn("--clock-start %u: the vendor API's clock is not the system clock (tests only)",
+                 cfg.clock_start);
 
     /* Every thread inherits this mask, so SIGTERM/SIGINT reach only sigwait() below. A
      * peer closing its socket must not kill the process. */

@@ -21,6 +21,7 @@
 #include "registry.h"
 #include "reply.h"
 #include "router.h"
+#include "wallclock.h"
 
 /* Texts of refusals that exist only in the server (the protocol's own texts are in
  * lib/status.c, plk_errmsg()). */
@@ -300,7 +301,7 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
     plk_envelope_init(&call->env);
     call->http_status = 200;
     call->start_ns = now_ns();
-    call->now = (int64_t)time(NULL);
+    call->now = wallclock_now();
     call->req = req;
     call->worker = w;
     call->stats_slot = svc ? svc->index : METRICS_UNROUTED;

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "registry.h"
 #include "store/store.h"
+#include "wallclock.h"
 
 _Static_assert(REGISTRY_PLATE_MAX == STORE_PLATE_MAX, "plate caps must agree");
 _Static_assert(STORE_PARK_ID_MAX < 256 && STORE_PLATE_MAX < 256, "lengths fit a byte");
@@ -789,7 +790,7 @@ static int rebuild_locked(void)
     c.s = xcalloc(1, sizeof(*c.s));
     atomic_init(&c.s->refs, 1);
     c.full = reg.rev == 0;
-    c.now = (int64_t)time(NULL);
+    c.now = wallclock_now();
     if (c.full) {
         for (int k = 0; k < SET__COUNT; k++)
             c.fresh[k] = pbase_new();

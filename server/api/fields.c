@@ -143,7 +143,7 @@ int api_int(struct api_call *call, const char *name, int64_t min, int64_t max, i
 int api_time(struct api_call *call, const char *name, int64_t *t)
 {
     const json_t *j = field(call, name);
-    int64_t x, max = (int64_t)time(NULL) + API_TIME_AHEAD;
+    int64_t x, max = call->now + API_TIME_AHEAD;
 
     if (j == NULL)
         return 0;

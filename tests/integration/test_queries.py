@@ -4,6 +4,10 @@
 default period (today, China Standard Time, until now); at most one natural month, refused
 beyond; end before start refused; paging (20 by default, 100 at most, count over all pages);
 the reply's fields. 4.3: the e-payment state of an order, unknown orders, the trade_no form.
+
+"Today" is the server's: it runs with --clock-start at noon CST two days ago, so what it
+answers never depends on the time of day the test runs at (right after midnight CST "today"
+would hold no time at all).
 """
 import time
 import unittest
@@ -13,7 +17,15 @@ from recordkit import (A_KEY, A_UID, B_KEY, B_UID, Vendor, cst_day_start, cst_mo
                        members)
 
 
+def clock_start():
+    """Noon CST two days before today's (which is within 12 h of now): a fixed time of day,
+    on a day that is certainly not today, 36 to 60 hours before the system clock."""
+    return cst_day_start(int(time.time())) + 12 * 3600 - 2 * 86400
+
+
 class Queries(ServerTestCase):
+    server_args = ("--clock-start", str(clock_start()))
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -22,10 +34,9 @@ class Queries(ServerTestCase):
         assert cls.a.publish("QA")["state"] == 1
         assert cls.a.publish("QA2")["state"] == 1
         assert cls.b.publish("QB")["state"] == 1
-        if int(time.time()) - cst_day_start(int(time.time())) < 300:
-            time.sleep(300)  # right after midnight CST "today" would hold too little time
-        cls.now = now = int(time.time())
-        cls.today = max(cst_day_start(now), now - 3600)
+        # the server's clock reads at least this now, and less than 12 h more: same CST day
+        cls.now = now = int(cls.server_args[1])
+        cls.today = cst_day_start(now)
         # 45 stays today at QA, one of them paid, one yesterday, one 40 days ago
         for i in range(45):
             assert cls.a.entry("QA", "T%02d" % i, "京Q%05d" % i, in_time=cls.today + i)["state"] == 1
@@ -95,6 +106,15 @@ class Queries(ServerTestCase):
         r = self.q()
         self.assertEqual((r["state"], r["errmsg"]), (0, "park_id、order_id、car_number 至少填写一项"))
 
+    def test_the_servers_clock_is_the_one_injected(self):
+        # now on the system clock is more than a day after the server's: out of bounds there
+        r = self.a.entry("QA", "LATE", "京Q09999", in_time=int(time.time()))
+        self.assertEqual(r["state"], 0, r)
+        self.assertTrue(r["errmsg"].startswith("字段 in_time 时间无效"), r)
+        # and the default period is the server's today, though the system's is another day
+        self.assertNotEqual(cst_day_start(int(time.time())), self.today)
+        self.assertEqual(self.q(park_id="QA")["count"], 45)
+
     def test_paging(self):
         r = self.q(park_id="QA")
         self.assertEqual((r["count"], r["page"], len(r["data"])), (45, 1, 20))
@@ -124,7 +144,7 @@ class Queries(ServerTestCase):
         for key in ("pay_channel", "in_time", "out_time"):
             self.assertIn(key, row)
         self.assertEqual(self.a.exit("QA", "T05", "京Q00005", pay_type="wallet", total="2",
-                                     remark={"pay_channel": 1})["state"], 2)
+                                     out_time=self.now, remark={"pay_channel": 1})["state"], 2)
         row = self.state(order_id="T05", car_number="京Q00005")["data"][0]
         self.assertEqual((row["pay_state"], row["pay_type"], row["pay_scene"],
                           row["pay_channel"]), (2, "wallet", "outpay", 1))
