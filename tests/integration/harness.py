@@ -201,8 +201,10 @@ class Server:
         return rc
 
     def check_log(self):
-        """Fail on sanitizer reports, assertion failures and aborts in the stderr so far."""
-        text = self.log()
+        """Fail on sanitizer reports, assertion failures and aborts in the stderr so far (and
+        when the stderr file cannot be read: a log not looked at is no clean log)."""
+        with open(self.stderr_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
         for mark in SANITIZER_MARKS + ABORT_MARKS:
             if mark in text:
                 raise AssertionError("%r in parklinkd stderr:\n%s" % (mark, text[-6000:]))

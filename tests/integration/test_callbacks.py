@@ -248,9 +248,13 @@ class Callbacks(SimAndServer):
         rows = self.srv.admin("GET", "/outbox?service_name=notice_car_owner").json["items"]
         self.assertEqual([r["origin"] for r in rows if "E100" in r["origin"]],
                          ["3.1 %s/E100" % PARK])
-        # a repeated entry (订单已存在) writes nothing, so it sends nothing either
+        # a repeated entry (订单已存在) writes nothing, so it sends nothing either: an entry
+        # is answered once its transaction (outbox rows included) is committed, so the outbox
+        # is looked at right after the reply, no waiting for a callback that does not come
         self.assertEqual(self.entry("E100")["errmsg"], "订单已存在")
-        time.sleep(0.3)
+        rows = self.srv.admin("GET", "/outbox?service_name=notice_car_owner").json["items"]
+        self.assertEqual([r["origin"] for r in rows if "E100" in r["origin"]],
+                         ["3.1 %s/E100" % PARK])
         self.assertEqual(len(self.sim.messages(service="notice_car_owner")), 1)
 
     # ---- questions ---------------------------------------------------------------------

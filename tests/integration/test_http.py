@@ -492,7 +492,8 @@ class Config(unittest.TestCase):
         p = self.run_bin("--help")
         self.assertEqual(p.returncode, 0, p.stderr)
         for opt in ("--listen", "--store", "--threads", "--admin-token", "--body-max",
-                    "--max-connections", "--rate-limit", "--log-level", "--config"):
+                    "--max-connections", "--rate-limit", "--log-level", "--config",
+                    "--clock-start"):
             self.assertIn(opt, p.stdout)
             self.assertIn("PARKLINK_" + opt[2:].upper().replace("-", "_"), p.stdout)
         self.assertIn("default 0.0.0.0:8080", p.stdout)
