@@ -55,6 +55,12 @@ int registry_init(struct store *st);
 /* Rebuild from the store (or apply the committed change) and publish; call after every admin
  * write commits, before answering the admin request. Thread-safe. 0 ok, -1 error. */
 int registry_reload(void);
+/* After each publish that changed a vendor's key, removed or added a vendor or park, or
+ * moved a park to another vendor, call cb(arg, the new snapshot) on the reloading thread,
+ * under the reload lock (the snapshot is valid during the call; cb must not reload).
+ * The one place that ends sessions opened under an old key (SDK sessions, long-polls).
+ * One listener; NULL removes it. Thread-safe. */
+void registry_on_auth_change(void (*cb)(void *arg, const struct snapshot *s), void *arg);
 /* Release the published snapshot (at shutdown, after every reader is gone). */
 void registry_cleanup(void);
 
