@@ -688,6 +688,7 @@ static int on_vendor(void *arg, const struct store_vendor *row)
     snprintf(v->ukey, sizeof(v->ukey), "%s", row->ukey);
     v->name = xstrdup_or_null(row->name);
     v->callback_url = xstrdup_or_null(row->callback_url);
+    v->replay_window_s = row->replay_window_s;
     return 0;
 }
 

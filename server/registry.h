@@ -20,6 +20,7 @@ struct vendor {
     char ukey[65];
     const char *name;          /* owned by the snapshot */
     const char *callback_url;  /* unified callback URL, "" if none */
+    int replay_window_s;       /* 0 = off (server/replay.h) */
 };
 
 enum park_policy { PARK_OPEN = 0, PARK_MEMBERS_ONLY = 1 };
