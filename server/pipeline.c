@@ -399,8 +399,8 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
      *     a request refused by any earlier step is not remembered. One flag test otherwise
      *     (park_check has no such field). */
     if ((svc->flags & PLK_SVC_REPLAY) && call->vendor && call->vendor->replay_window_s > 0 &&
-        (st = replay_check(call->vendor->union_id, call->vendor->replay_window_s, svc,
-                           &call->env, call->now)) != PLK_OK) {
+        (st = replay_check(call->vendor->union_id, call->vendor->replay_window_s, svc, &call->env,
+                           call->now)) != PLK_OK) {
         fail(call, st, NULL);
         goto done;
     }

@@ -56,7 +56,7 @@ enum plk_service_flags {
     PLK_SVC_QUESTION = 1 << 8,      /* P2V: the platform waits for the vendor's answer */
     PLK_SVC_NO_UNION_ID = 1 << 9,   /* P2V: union_id is not part of the message */
     PLK_SVC_KEY_TIME_SIGN = 1 << 10, /* 2.4: sign = upper(md5(KEY + timestamp)) in the query */
-    PLK_SVC_REPLAY = 1 << 11,  /* derived, not written in the table: a field has a replay role */
+    PLK_SVC_REPLAY = 1 << 11,        /* derived from the fields: one has a replay role */
 };
 
 struct plk_service {
