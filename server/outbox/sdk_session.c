@@ -205,6 +205,8 @@ int sdk_session_login(const char *union_id, const char *park_id, const char *loc
     if (vg == NULL || pg == NULL) {
         if (vg != NULL)
             group_put(&vendors, vg);
+        if (pg != NULL)
+            group_put(&parks, pg);
         pthread_rwlock_unlock(&lock);
         free(r);
         return -1;
@@ -215,7 +217,9 @@ int sdk_session_login(const char *union_id, const char *park_id, const char *loc
         drop(vg->head, PLK_E_SESSION_EVICTED);
     while (pg->n >= limits.per_park && pg->head != NULL)
         drop(pg->head, PLK_E_SESSION_EVICTED);
-    if (count >= limits.max && reap_idle(now) == 0) {
+    /* a full table scans for idle sessions at most once a second (a flood of logins must
+     * not cost a scan each) */
+    if (count >= limits.max && (now == last_reap || reap_idle(now) == 0)) {
         while (count >= limits.max && count > 0)
             evict_from_largest();
     }
