@@ -46,6 +46,8 @@ static const struct {
     {PLK_SVC_UNSIGNED, "UNSIGNED", "no signature"},
     {PLK_SVC_QUESTION, "QUESTION", "the platform waits for the vendor's answer"},
     {PLK_SVC_NO_UNION_ID, "NO_UNION_ID", "union_id is not part of the message"},
+    {PLK_SVC_REPLAY, "REPLAY",
+     "data carries rand or a timestamp (FIELDX): the vendor's opt-in replay window applies"},
 };
 #define NFLAGS (sizeof flag_names / sizeof flag_names[0])
 

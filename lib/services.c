@@ -35,16 +35,19 @@
 /* pass 1: one field array per service */
 #define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                        \
     static const struct plk_field fields_##id[] = {
-#define FIELD(name, type, req, max, allowed, meaning) {name, type, req, max, allowed, meaning},
+#define FIELD(name, type, req, max, allowed, meaning) {name, type, req, max, allowed, meaning, 0},
+#define FIELDX(name, type, req, max, allowed, meaning, role)                                       \
+    {name, type, req, max, allowed, meaning, PLK_REPLAY_##role},
 #define END(id)                                                                                    \
     {                                                                                              \
-        NULL, PLK_T_ANY, 0, 0, NULL, NULL                                                          \
+        NULL, PLK_T_ANY, 0, 0, NULL, NULL, 0                                                       \
     }                                                                                              \
     }                                                                                              \
     ;
 #include "services.def"
 #undef SERVICE
 #undef FIELD
+#undef FIELDX
 #undef END
 
 /* pass 2: the table */
@@ -54,12 +57,14 @@
         path,  sname,    flags,       env,                                                         \
         title, title_zh, fields_##id, sizeof(fields_##id) / sizeof(fields_##id[0]) - 1},
 #define FIELD(name, type, req, max, allowed, meaning)
+#define FIELDX(name, type, req, max, allowed, meaning, role)
 #define END(id)
 static struct plk_service table[] = {
 #include "services.def"
 };
 #undef SERVICE
 #undef FIELD
+#undef FIELDX
 #undef END
 
 #define NSERVICES (sizeof(table) / sizeof(table[0]))
@@ -67,8 +72,12 @@ static struct plk_service table[] = {
 /* Row indexes are assigned at load time so the .def file need not number its rows. */
 __attribute__((constructor)) static void number_rows(void)
 {
-    for (size_t i = 0; i < NSERVICES; i++)
+    for (size_t i = 0; i < NSERVICES; i++) {
         table[i].index = (unsigned)i;
+        for (size_t k = 0; k < table[i].nfields; k++)
+            if (table[i].fields[k].replay != PLK_REPLAY_NONE)
+                table[i].flags |= PLK_SVC_REPLAY;
+    }
 }
 
 const struct plk_service *plk_services(size_t *n)

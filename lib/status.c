@@ -42,6 +42,22 @@ static const struct status_text texts[PLK__STATUS_COUNT] = {
     [PLK_E_IO] = {"I/O error", "服务器读写错误"},
     [PLK_E_HTTP] = {"HTTP transfer failed", "网络请求失败"},
     [PLK_E_REPLY] = {"reply is not the expected JSON", "应答格式错误"},
+    /* SDK sessions: every text starts with the reference's "error:token无效", which tells a
+     * terminal to log in again; the rest says why */
+    [PLK_E_SESSION_UNKNOWN] = {"unknown SDK token", "error:token无效"},
+    [PLK_E_SESSION_EVICTED] = {"SDK session ended: a newer login of the same vendor or park "
+                               "took its place (session quota)",
+                               "error:token无效(会话数超过本厂商或车场的配额, 已被更新的登录替换)"},
+    [PLK_E_SESSION_IDLE] = {"SDK session expired after being idle",
+                            "error:token无效(会话空闲超时)"},
+    [PLK_E_SESSION_REVOKED] = {"SDK session revoked: the vendor's key changed, or the vendor or "
+                               "park was deleted",
+                               "error:token无效(厂商密钥已更换或厂商/车场已删除)"},
+    [PLK_E_REPLAYED] = {"replayed request: the same signed request was seen within the vendor's "
+                        "replay window",
+                        "重复的请求(疑似重放): 请更换rand或时间戳后重新签名"},
+    [PLK_E_STALE_TIME] = {"request timestamp outside the vendor's replay window",
+                          "请求时间戳超出允许范围(疑似重放)"},
 };
 
 const char *plk_strerror(enum plk_status st)

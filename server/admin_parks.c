@@ -30,9 +30,10 @@ static int url_ok(const char *s)
 
 static json_t *vendor_json(const struct store_vendor *v)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "union_id", v->union_id, "ukey", v->ukey, "name",
-                     v->name, "callback_url", v->callback_url, "created", (json_int_t)v->created,
-                     "updated", (json_int_t)v->updated);
+    return json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I}", "union_id", v->union_id, "ukey", v->ukey,
+                     "name", v->name, "callback_url", v->callback_url, "replay_window_s",
+                     v->replay_window_s, "created", (json_int_t)v->created, "updated",
+                     (json_int_t)v->updated);
 }
 
 static json_t *park_json(const struct store_park *p)
@@ -61,12 +62,14 @@ static int on_park_row(void *arg, const struct store_park *p)
 
 /* ---- vendors ---- */
 
-static const char *const vendor_fields[] = {"union_id", "ukey", "name", "callback_url", NULL};
+static const char *const vendor_fields[] = {"union_id",        "ukey", "name", "callback_url",
+                                            "replay_window_s", NULL};
 
 /* Fill v from the body over what it holds; full: ukey required. */
 static int parse_vendor(struct req *r, json_t *o, struct store_vendor *v, int full)
 {
     const char *s = NULL;
+    int64_t n = 0;
     int rc;
 
     if (admin_check_fields(r, o, "", vendor_fields) != 0)
@@ -100,6 +103,11 @@ static int parse_vendor(struct req *r, json_t *o, struct store_vendor *v, int fu
                              "field 'callback_url' must be an http:// or https:// URL (or \"\")");
         snprintf(v->callback_url, sizeof(v->callback_url), "%s", s);
     }
+    rc = admin_get_int(r, o, "", "replay_window_s", 0, STORE_REPLAY_WINDOW_MAX, &n);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        v->replay_window_s = (int)n;
     return 0;
 }
 

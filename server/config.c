@@ -76,6 +76,15 @@ static const struct opt opts[] = {
      "China Standard Time\", the limits of time fields, admission validity windows) reads "
      "UNIXTIME at start and runs on in real seconds; stored timestamps, the outbox and "
      "logs keep the system clock; 0 = the system clock everywhere"},
+    {"sdk-sessions-max", "N", K_UINT, OFF(sdk_sessions_max), 1, 100000000,
+     "SDK login sessions (bpd/upload.do) held in all; when full, idle ones end first, then "
+     "the oldest of the vendor holding the most"},
+    {"sdk-sessions-per-vendor", "N", K_UINT, OFF(sdk_sessions_per_vendor), 1, 100000000,
+     "SDK sessions per vendor; a login past it ends that vendor's oldest session"},
+    {"sdk-sessions-per-park", "N", K_UINT, OFF(sdk_sessions_per_park), 1, 100000000,
+     "SDK sessions per car park; a login past it ends that park's oldest session"},
+    {"sdk-session-idle", "SECONDS", K_UINT, OFF(sdk_session_idle), 0, 3650u * 86400,
+     "an SDK session no request has named for this long ends (0 = never)"},
     {"config", "FILE", K_CONFIG, OFF(config_file), 0, 0,
      "read options from FILE: one \"name = value\" per line, names as the flags, # comments"},
 };
@@ -101,6 +110,10 @@ static void set_defaults(struct config *cfg)
     cfg->delivery_concurrency = 256;
     cfg->outbox_retention = 30u * 86400;
     cfg->longpoll_hold = 30000;
+    cfg->sdk_sessions_max = 100000;
+    cfg->sdk_sessions_per_vendor = 10000;
+    cfg->sdk_sessions_per_park = 256;
+    cfg->sdk_session_idle = 3600;
 }
 
 static const struct opt *find_opt(const char *name, size_t len)

@@ -19,6 +19,7 @@
 #include "pipeline.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "replay.h"
 #include "reply.h"
 #include "router.h"
 #include "wallclock.h"
@@ -47,6 +48,7 @@ int pipeline_init(const struct config *cfg)
 
 void pipeline_cleanup(void)
 {
+    replay_cleanup();
     handlers_cleanup();
     router_cleanup();
 }
@@ -391,6 +393,17 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
             fail(call, PLK_E_FOREIGN_PARK, NULL);
             goto done;
         }
+    }
+
+    /* 7b. replay window: only for a vendor that opted in, on rows whose data carries rand or
+     *     a timestamp (flag PLK_SVC_REPLAY, derived from the table). Last before the handler:
+     *     a request refused by any earlier step is not remembered. One flag test otherwise
+     *     (park_check has no such field). */
+    if ((svc->flags & PLK_SVC_REPLAY) && call->vendor && call->vendor->replay_window_s > 0 &&
+        (st = replay_check(call->vendor->union_id, call->vendor->replay_window_s, svc, &call->env,
+                           call->now)) != PLK_OK) {
+        fail(call, st, NULL);
+        goto done;
     }
 
     /* 8. handler: business logic only. A row without one is refused honestly. */

@@ -556,6 +556,11 @@ static struct {
     struct pwriter w[SET__COUNT];
     pthread_mutex_t stats_lock;
     double last_reload_ms;
+    /* who holds sessions opened under a vendor's key (under reload_lock) */
+    uint64_t auth_digest;
+    int auth_known;
+    void (*on_auth)(void *arg, const struct snapshot *s);
+    void *on_auth_arg;
 } reg = {
     .pub_lock = PTHREAD_MUTEX_INITIALIZER,
     .reload_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -684,6 +689,7 @@ static int on_vendor(void *arg, const struct store_vendor *row)
     snprintf(v->ukey, sizeof(v->ukey), "%s", row->ukey);
     v->name = xstrdup_or_null(row->name);
     v->callback_url = xstrdup_or_null(row->callback_url);
+    v->replay_window_s = row->replay_window_s;
     return 0;
 }
 
@@ -757,6 +763,35 @@ static int on_tombstone(void *arg, enum store_kind kind, int64_t id)
     return 0;
 }
 
+/* What sessions opened under a vendor's key depend on: each vendor's (union_id, ukey) and
+ * each park's (park_id, owner). An order-independent sum of FNV-1a hashes: equal digests
+ * mean nothing a session depends on changed (up to a 2^-64 chance). */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (h ^ 0xff) * 0x100000001b3ull; /* the terminator: "ab","c" differs from "a","bc" */
+}
+
+static uint64_t auth_digest(const struct snapshot *s)
+{
+    uint64_t d = 0;
+
+    for (size_t i = 0; i < s->n_vendors; i++)
+        d += fnv(fnv(0xcbf29ce484222325ull, s->vendor_arr[i].v.union_id), s->vendor_arr[i].v.ukey);
+    for (size_t i = 0; i < s->n_parks; i++)
+        d += fnv(fnv(0x84222325cbf29ce4ull, s->park_arr[i].p.park_id), s->park_arr[i].p.union_id);
+    return d;
+}
+
+void registry_on_auth_change(void (*cb)(void *arg, const struct snapshot *s), void *arg)
+{
+    pthread_mutex_lock(&reg.reload_lock);
+    reg.on_auth = cb;
+    reg.on_auth_arg = arg;
+    pthread_mutex_unlock(&reg.reload_lock);
+}
+
 static void publish(struct snapshot *s)
 {
     struct snapshot *old;
@@ -826,8 +861,20 @@ static int rebuild_locked(void)
     /* rev 0 is an empty store: keep the writer in full-load mode, nothing to miss */
     reg.rev = rev;
     c.s->rev = rev;
-    publish(c.s);
-    c.s = NULL;
+    {
+        uint64_t d = auth_digest(c.s);
+        int changed = reg.auth_known && d != reg.auth_digest;
+        struct snapshot *pub = c.s;
+
+        reg.auth_digest = d;
+        reg.auth_known = 1;
+        publish(c.s);
+        c.s = NULL;
+        /* after the publish: a request that checks a session from now on sees the new
+         * keys; pub stays valid while reload_lock is held (only builders publish) */
+        if (changed && reg.on_auth != NULL)
+            reg.on_auth(reg.on_auth_arg, pub);
+    }
     rc = 0;
 out:
     for (int k = 0; k < SET__COUNT; k++)
@@ -882,6 +929,7 @@ void registry_cleanup(void)
         pwriter_reset(&reg.w[k]);
     reg.st = NULL;
     reg.rev = 0;
+    reg.auth_known = 0;
     pthread_mutex_unlock(&reg.reload_lock);
 }
 

@@ -20,6 +20,7 @@ struct vendor {
     char ukey[65];
     const char *name;          /* owned by the snapshot */
     const char *callback_url;  /* unified callback URL, "" if none */
+    int replay_window_s;       /* 0 = off (server/replay.h) */
 };
 
 enum park_policy { PARK_OPEN = 0, PARK_MEMBERS_ONLY = 1 };
@@ -55,6 +56,12 @@ int registry_init(struct store *st);
 /* Rebuild from the store (or apply the committed change) and publish; call after every admin
  * write commits, before answering the admin request. Thread-safe. 0 ok, -1 error. */
 int registry_reload(void);
+/* After each publish that changed a vendor's key, removed or added a vendor or park, or
+ * moved a park to another vendor, call cb(arg, the new snapshot) on the reloading thread,
+ * under the reload lock (the snapshot is valid during the call; cb must not reload).
+ * The one place that ends sessions opened under an old key (SDK sessions, long-polls).
+ * One listener; NULL removes it. Thread-safe. */
+void registry_on_auth_change(void (*cb)(void *arg, const struct snapshot *s), void *arg);
 /* Release the published snapshot (at shutdown, after every reader is gone). */
 void registry_cleanup(void);
 

@@ -20,6 +20,13 @@ enum plk_field_type {
     PLK_T_ANY,   /* anything */
 };
 
+/* What a field does against replays (server: the per-vendor replay window). */
+enum plk_replay_role {
+    PLK_REPLAY_NONE = 0,
+    PLK_REPLAY_NONCE, /* changes on every request (rand): a repeat is a replay */
+    PLK_REPLAY_TIME,  /* a unix time, seconds or milliseconds: too old or too new is a replay */
+};
+
 struct plk_field {
     const char *name;
     enum plk_field_type type;
@@ -27,6 +34,7 @@ struct plk_field {
     unsigned short max_len;   /* max characters of the text form (UTF-8 code points); 0 = none */
     const char *allowed;      /* "0|1|2": allowed values (text form), or NULL */
     const char *meaning;      /* one-line English description */
+    unsigned char replay;     /* enum plk_replay_role (FIELDX rows of services.def) */
 };
 
 enum plk_direction {
@@ -48,6 +56,7 @@ enum plk_service_flags {
     PLK_SVC_QUESTION = 1 << 8,      /* P2V: the platform waits for the vendor's answer */
     PLK_SVC_NO_UNION_ID = 1 << 9,   /* P2V: union_id is not part of the message */
     PLK_SVC_KEY_TIME_SIGN = 1 << 10, /* 2.4: sign = upper(md5(KEY + timestamp)) in the query */
+    PLK_SVC_REPLAY = 1 << 11,        /* derived from the fields: one has a replay role */
 };
 
 struct plk_service {

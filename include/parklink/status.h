@@ -37,6 +37,12 @@ enum plk_status {
     PLK_E_IO,                 /* file or socket error */
     PLK_E_HTTP,               /* HTTP transfer failed (client side) */
     PLK_E_REPLY,              /* a peer's reply is not the expected JSON */
+    PLK_E_SESSION_UNKNOWN,    /* SDK token never issued, replaced or forgotten */
+    PLK_E_SESSION_EVICTED,    /* SDK session ended by the vendor's (park's) session quota */
+    PLK_E_SESSION_IDLE,       /* SDK session ended after being idle */
+    PLK_E_SESSION_REVOKED,    /* SDK session ended: key changed, vendor or park deleted */
+    PLK_E_REPLAYED,           /* the same signed request again within the replay window */
+    PLK_E_STALE_TIME,         /* a request's timestamp is outside the replay window */
     PLK__STATUS_COUNT
 };
 

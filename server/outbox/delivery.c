@@ -94,6 +94,8 @@ struct job {
     char *resp;
     size_t resp_len, resp_cap, resp_max;
     int64_t started_ms;
+    int sends; /* requests written: libcurl resends once on a fresh connection when a reused
+                  one closes without an answer (on_prereq) */
     struct delivery_ask *ask; /* a question: its asker */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -478,6 +480,17 @@ static void job_free(struct job *j)
     free(j);
 }
 
+/* libcurl is about to write the request on a connection: once per send, including its own
+ * silent resend after a reused connection died without answering (docs/callbacks.md). */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    struct job *j = arg;
+
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    j->sends++;
+    return CURL_PREREQFUNC_OK;
+}
+
 /* Start the POST of j to j->url. */
 static void transfer_start(struct job *j, long timeout_ms)
 {
@@ -499,6 +512,9 @@ static void transfer_start(struct job *j, long timeout_ms)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
+    j->sends = 0;
     j->errbuf[0] = '\0';
     if (curl_multi_add_handle(d.multi, e) != CURLM_OK)
         h2o_fatal("curl_multi_add_handle failed");
@@ -767,7 +783,9 @@ static void transfer_done(struct job *j, CURLcode code)
     long status = 0;
     char *ct = NULL;
     struct store_outbox_attempt *a;
-    struct store_outbox_result *r = batch_add(j->id, STORE_OUTBOX_OK, 1, now, 1, &a);
+    /* every request written counts; a transfer that never wrote one (no connection) too */
+    int sent = j->sends > 1 ? j->sends : 1;
+    struct store_outbox_result *r = batch_add(j->id, STORE_OUTBOX_OK, sent, now, 1, &a);
     enum outbox_result label = OUTBOX_R_OK;
 
     d.in_flight--;
@@ -827,10 +845,16 @@ static void transfer_done(struct job *j, CURLcode code)
         job_free(j);
         return;
     }
+    if (sent > 1 && label != OUTBOX_R_OK) {
+        size_t n = strlen(a->error);
+
+        snprintf(a->error + n, sizeof a->error - n,
+                 " (sent %d times: the reused connection closed without an answer)", sent);
+    }
     if (label == OUTBOX_R_OK)
         outbox_metrics_delivered(now - j->created);
     else
-        fail_outcome(r, j->attempts + 1, now);
+        fail_outcome(r, j->attempts + sent, now);
     if (label == OUTBOX_R_TIMEOUT && j->lane->head != NULL)
         lane_release(j->lane, now, a->error);
     HASH_DEL(d.held, j);

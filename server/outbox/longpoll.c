@@ -23,6 +23,7 @@
 #include "outbox/longpoll.h"
 #include "outbox/sdk_session.h"
 #include "parklink/services.h"
+#include "registry.h"
 #include "reply.h"
 
 #define MAX_WORKERS 256
@@ -46,6 +47,7 @@ struct waiter {
     uint64_t deadline; /* h2o_now() ms */
     uint64_t start_ns;
     int state;               /* enum waiter_state, under mu */
+    int revoked;             /* W_OUT because its session ended: answered "token无效" */
     UT_hash_handle by_token; /* under mu, while WAITING */
 };
 
@@ -273,7 +275,15 @@ static void on_tick(h2o_timeout_entry_t *entry)
     while (!h2o_linklist_is_empty(&done)) {
         struct waiter *wt = H2O_STRUCT_FROM_MEMBER(struct waiter, held, done.next);
 
-        finish(wt, NO_MESSAGE, sizeof NO_MESSAGE - 1);
+        if (wt->revoked) {
+            char b[256];
+            int n = snprintf(b, sizeof b, "{\"state\":0,\"errmsg\":\"%s\"}",
+                             plk_errmsg(PLK_E_SESSION_REVOKED));
+
+            finish(wt, b, (size_t)n);
+        } else {
+            finish(wt, NO_MESSAGE, sizeof NO_MESSAGE - 1);
+        }
     }
     tick_arm(lw);
 }
@@ -295,6 +305,25 @@ void longpoll_worker_stop(struct http_worker *w)
         h2o_timeout_unlink(&lw->tick);
     lw->ready = 0;
     lw->w = NULL;
+}
+
+void longpoll_end_token(const char *token)
+{
+    struct waiter *wt;
+
+    pthread_mutex_lock(&mu);
+    HASH_FIND(by_token, tokens, token, SDK_TOKEN_LEN, wt);
+    if (wt != NULL && wt->state == W_WAITING) {
+        table_remove_locked(wt, W_OUT);
+        wt->revoked = 1; /* its worker's tick answers it */
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+void longpoll_on_session_ended(void *arg, const char *token)
+{
+    (void)arg;
+    longpoll_end_token(token);
 }
 
 /* The request went away before it was answered (not seen with HTTP/1.1, see pipeline.h). */
@@ -352,7 +381,7 @@ static int read_token(h2o_req_t *req, char out[SDK_TOKEN_LEN + 1], const char **
     }
     if (!json_is_string(json_object_get(body, "token")) ||
         json_string_length(json_object_get(body, "token")) != SDK_TOKEN_LEN) {
-        *why = "error:token无效";
+        *why = plk_errmsg(PLK_E_SESSION_UNKNOWN);
         goto out;
     }
     memcpy(out, json_string_value(json_object_get(body, "token")), SDK_TOKEN_LEN + 1);
@@ -380,14 +409,19 @@ void longpoll_download(struct http_worker *w, h2o_req_t *req)
     char key[PARK_KEY_MAX], token[SDK_TOKEN_LEN + 1];
     const char *why;
     struct wpark *p;
+    enum plk_status st;
     uint64_t start = now_ns();
 
     if (read_token(req, token, &why) != 0) {
         answer_now(w, req, 0, why, start);
         return;
     }
-    if (sdk_session_get(token, &s) != 0) {
-        answer_now(w, req, 0, "error:token无效", start);
+    if ((st = sdk_session_get(token, &s)) != PLK_OK) {
+        answer_now(w, req, 0, plk_errmsg(st), start);
+        return;
+    }
+    if (!sdk_session_valid(&s, registry_current(&w->reader))) {
+        answer_now(w, req, 0, plk_errmsg(PLK_E_SESSION_REVOKED), start);
         return;
     }
     if (atomic_load(&w->stop)) {
@@ -438,5 +472,12 @@ void longpoll_download(struct http_worker *w, h2o_req_t *req)
     pthread_mutex_unlock(&mu);
 
     tick_arm(lw);
+    /* a key change published between the check above and the insert: its sweep may have
+     * missed this poll, so look again (the sweep ends the session before it ends polls) */
+    if (sdk_session_get(token, &s) != PLK_OK ||
+        !sdk_session_valid(&s, registry_current(&w->reader))) {
+        longpoll_end_token(token);
+        return;
+    }
     delivery_poll_waiting(s.union_id, s.park_id);
 }

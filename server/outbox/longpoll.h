@@ -34,6 +34,13 @@ void longpoll_worker_stop(struct http_worker *w);
  * Worker thread. */
 void longpoll_on_worker_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
+/* End the held poll of token, if any: it is answered "token无效" (revoked) by its worker
+ * within 100 ms instead of receiving messages. Any thread. */
+void longpoll_end_token(const char *token);
+
+/* The same, shaped as sdk_session_revoke_stale()'s ended callback (arg unused). */
+void longpoll_on_session_ended(void *arg, const char *token);
+
 /* ---- for the delivery thread ---- */
 
 /* cb(arg, union_id, park_id) for every park with a waiting poll (the list is copied first:

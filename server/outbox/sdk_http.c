@@ -134,8 +134,8 @@ static void login(struct http_worker *w, h2o_req_t *req, struct plk_envelope *en
         send_state(w, req, 200, 0, "字段 local_id 超长(最多196个字符)", "login", start);
         return;
     }
-    if (sdk_session_login(v->union_id, p->park_id, local_id ? local_id : "", token) != 0) {
-        send_state(w, req, 200, 0, "登录失败: 会话数已达上限", "login", start);
+    if (sdk_session_login(v->union_id, p->park_id, local_id ? local_id : "", v->ukey, token) != 0) {
+        send_state(w, req, 200, 0, plk_errmsg(PLK_E_NOMEM), "login", start);
         return;
     }
     o = json_pack("{s:i,s:s,s:s,s:s}", "state", 1, "errmsg", "登录成功", "token", token,
@@ -260,9 +260,14 @@ void sdk_http_upload(struct http_worker *w, h2o_req_t *req)
         goto out;
     }
     snap = registry_current(&w->reader);
-    if (sdk_session_get(json_string_value(token), &s) != 0 ||
-        (v = snapshot_vendor(snap, s.union_id)) == NULL) {
-        send_state(w, req, 200, 0, "error:token无效", name, start);
+    if ((st = sdk_session_get(json_string_value(token), &s)) != PLK_OK) {
+        send_state(w, req, 200, 0, plk_errmsg(st), name, start);
+        goto out;
+    }
+    /* the sweep after each publish ends sessions of a changed key; this closes the moment
+     * between the publish and the sweep */
+    if (!sdk_session_valid(&s, snap) || (v = snapshot_vendor(snap, s.union_id)) == NULL) {
+        send_state(w, req, 200, 0, plk_errmsg(PLK_E_SESSION_REVOKED), name, start);
         goto out;
     }
     if (plk_envelope_verify(&env, v->ukey) != PLK_OK) {

@@ -205,6 +205,9 @@ const char *const store_sqlite_migrations[] = {
     /* 4: delivered messages are deleted after --outbox-retention: find them by age without
      * reading the pending and dead ones */
     "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;\n",
+    /* 5: a vendor's opt-in replay window (docs/decisions.md "Replays"), seconds; 0 = off */
+    "ALTER TABLE vendors ADD COLUMN replay_window_s INTEGER NOT NULL DEFAULT 0\n"
+    "  CHECK (replay_window_s BETWEEN 0 AND 86400);\n",
 };
 
 const size_t store_sqlite_migration_count =

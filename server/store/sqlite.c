@@ -25,7 +25,7 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-#define VENDOR_COLS "union_id, ukey, name, callback_url, created, updated"
+#define VENDOR_COLS "union_id, ukey, name, callback_url, created, updated, replay_window_s"
 #define PARK_COLS                                                                                  \
     "park_id, union_id, name, total_plot, empty_plot, members_only, has_prepay, suspended, "       \
     "msg_nonmember, msg_blacklist, msg_other, created, updated"
@@ -82,9 +82,9 @@ static const char *const stmt_sql[S__COUNT] = {
     [S_GET_REV] = "SELECT rev FROM revision WHERE id = 1",
     [S_VENDOR_GET] = "SELECT " VENDOR_COLS " FROM vendors WHERE union_id = ?1",
     [S_VENDOR_INSERT] = "INSERT INTO vendors (union_id, ukey, name, callback_url, created, "
-                        "updated, rev) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                        "updated, rev, replay_window_s) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
     [S_VENDOR_UPDATE] = "UPDATE vendors SET ukey = ?2, name = ?3, callback_url = ?4, "
-                        "updated = ?5, rev = ?6 WHERE union_id = ?1",
+                        "updated = ?5, rev = ?6, replay_window_s = ?7 WHERE union_id = ?1",
     [S_VENDOR_DELETE] = "DELETE FROM vendors WHERE union_id = ?1",
     [S_PARK_GET] = "SELECT " PARK_COLS " FROM parks WHERE park_id = ?1",
     [S_PARK_INSERT] = "INSERT INTO parks (park_id, union_id, name, total_plot, empty_plot, "
@@ -202,6 +202,7 @@ static void read_vendor(sqlite3_stmt *q, struct store_vendor *v)
     col_text(q, 3, v->callback_url, sizeof(v->callback_url));
     v->created = sqlite3_column_int64(q, 4);
     v->updated = sqlite3_column_int64(q, 5);
+    v->replay_window_s = sqlite3_column_int(q, 6);
 }
 
 static void read_park(sqlite3_stmt *q, struct store_park *p)
@@ -414,6 +415,7 @@ static void bind_vendor(sqlite3_stmt *q, const struct store_vendor *v, int64_t n
     bind_text(q, 4, v->callback_url);
     sqlite3_bind_int64(q, 5, now);
     sqlite3_bind_int64(q, 6, rev);
+    sqlite3_bind_int(q, 7, v->replay_window_s);
 }
 
 /* Binds the columns of a put statement from a row; rows of different tables share the

@@ -355,7 +355,7 @@ static enum store_result finish_one(struct sqlite_outbox *o, const struct store_
 
     sqlite3_bind_int64(q, 1, x->id);
     sqlite3_bind_int(q, 2, state);
-    sqlite3_bind_int(q, 3, x->count_attempt ? 1 : 0);
+    sqlite3_bind_int(q, 3, x->count_attempt > 0 ? x->count_attempt : 0);
     if (x->outcome == STORE_OUTBOX_RETRY || x->outcome == STORE_OUTBOX_POLLED)
         sqlite3_bind_int64(q, 4, x->next_at);
     else

@@ -56,8 +56,11 @@ struct store_vendor {
     char ukey[STORE_UKEY_MAX + 1];
     char name[STORE_NAME_MAX + 1];
     char callback_url[STORE_URL_MAX + 1]; /* "" if none */
+    int replay_window_s; /* 0 = off; else refuse replays within it (STORE_REPLAY_WINDOW_MAX) */
     int64_t created, updated;
 };
+
+#define STORE_REPLAY_WINDOW_MAX 86400 /* seconds */
 
 struct store_park {
     char park_id[STORE_PARK_ID_MAX + 1];

@@ -85,7 +85,7 @@ enum store_outbox_outcome {
 struct store_outbox_result {
     int64_t id;
     int outcome;                                /* enum store_outbox_outcome */
-    int count_attempt;                          /* 1: attempts += 1 */
+    int count_attempt;                          /* attempts += count_attempt (requests sent) */
     int64_t now;                                /* when the outcome was decided (ms) */
     int64_t next_at;                            /* RETRY, POLLED */
     const char *error;                          /* becomes last_error ("" or NULL clears it) */
