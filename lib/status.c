@@ -42,6 +42,8 @@ static const struct status_text texts[PLK__STATUS_COUNT] = {
     [PLK_E_IO] = {"I/O error", "服务器读写错误"},
     [PLK_E_HTTP] = {"HTTP transfer failed", "网络请求失败"},
     [PLK_E_REPLY] = {"reply is not the expected JSON", "应答格式错误"},
+    [PLK_E_BAD_REQUEST] = {"malformed HTTP request", "HTTP请求格式错误"},
+    [PLK_E_HEADERS_TOO_LARGE] = {"HTTP request headers too large", "请求头过大"},
 };
 
 const char *plk_strerror(enum plk_status st)

@@ -37,6 +37,8 @@ enum plk_status {
     PLK_E_IO,                 /* file or socket error */
     PLK_E_HTTP,               /* HTTP transfer failed (client side) */
     PLK_E_REPLY,              /* a peer's reply is not the expected JSON */
+    PLK_E_BAD_REQUEST,        /* the HTTP request itself is malformed (framing, encoding) */
+    PLK_E_HEADERS_TOO_LARGE,  /* the HTTP request head is over the server's limit */
     PLK__STATUS_COUNT
 };
 
