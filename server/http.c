@@ -267,6 +267,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                            H2O_STRLIT(REPLY_JSON_TYPE));
         reply_add_server(req);
+        req->res.reason = reply_reason(req->res.status); /* one spelling for every reply */
         slot = &o->super.next;
     }
     h2o_setup_next_ostream(req, slot);

@@ -4,7 +4,8 @@
  * the workers share on the accept path (one atomic per connection, never per request). On
  * stop a worker closes its listener, waits for its in-flight requests, then closes idle
  * keep-alive connections by shutting down their read side, which h2o sees as EOF and
- * cleans up through its normal path. */
+ * cleans up through its normal path. A connection on the vendors' listener goes through the
+ * gate (http_gate.h) before h2o: its first head picks the h2o context that serves it. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
