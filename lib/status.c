@@ -58,6 +58,8 @@ static const struct status_text texts[PLK__STATUS_COUNT] = {
                         "重复的请求(疑似重放): 请更换rand或时间戳后重新签名"},
     [PLK_E_STALE_TIME] = {"request timestamp outside the vendor's replay window",
                           "请求时间戳超出允许范围(疑似重放)"},
+    [PLK_E_BAD_REQUEST] = {"malformed HTTP request", "HTTP请求格式错误"},
+    [PLK_E_HEADERS_TOO_LARGE] = {"HTTP request headers too large", "请求头过大"},
 };
 
 const char *plk_strerror(enum plk_status st)

@@ -441,6 +441,14 @@ static int authorized(const struct admin_request *rq, const char **why)
     return 1;
 }
 
+int admin_token_matches(const char *authorization, size_t len)
+{
+    struct admin_request rq = {.authorization = authorization, .authorization_len = len};
+    const char *why;
+
+    return adm.ready && authorized(&rq, &why);
+}
+
 void admin_handle(const struct admin_request *rq, struct admin_reply *out)
 {
     struct req r = {.method = rq->method ? rq->method : "", .st = adm.st, .out = out};

@@ -74,6 +74,11 @@ const char *admin_param_find(const struct admin_param *params, int n, const char
  * its hash is kept). 0 ok, -1 error (logged). Call before admin_handle runs on any thread. */
 int admin_init(struct store *st, const char *given_token, char *token_out, size_t token_out_len);
 
+/* 1 if `authorization` (len bytes, the Authorization header's value) carries the admin token
+ * ("Bearer <token>"), else 0. Thread-safe, no store access: the HTTP front asks it on a
+ * worker thread to give a connection the admin body cap (http_gate.h). */
+int admin_token_matches(const char *authorization, size_t len);
+
 /* Handle one admin request: out->status and a malloc'd JSON out->body (never NULL; the caller
  * frees it). Thread-safe; may block on the store and on a registry reload (admin traffic is
  * rare). 401 without the right bearer token, 404 unknown path or record, 405 wrong method,

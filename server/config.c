@@ -35,8 +35,7 @@ static const struct opt opts[] = {
      "address and port to accept HTTP on (IPv6 as [::]:8080)"},
     {"admin-listen", "HOST:PORT", K_STR, OFF(admin_listen), 0, 0,
      "serve the admin API (and /healthz, /metrics) on this address only, e.g. "
-     "127.0.0.1:8081; vendor paths then buffer at most --body-max (unset: the admin API "
-     "shares --listen)"},
+     "127.0.0.1:8081 (unset: the admin API shares --listen)"},
     {"store", "URI", K_STR, OFF(store), 0, 0,
      "database: a SQLite path, sqlite:PATH, or postgresql://..."},
     {"threads", "N", K_UINT, OFF(threads), 1, 256,
@@ -47,8 +46,8 @@ static const struct opt opts[] = {
     {"body-max", "BYTES", K_SIZE, OFF(body_max), 256, 64ul << 20,
      "largest request body accepted (suffix k or m allowed); larger: HTTP 413"},
     {"admin-body-max", "BYTES", K_SIZE, OFF(admin_body_max), 256, 1ul << 30,
-     "largest admin API body (bulk plate loads); without --admin-listen h2o buffers up to "
-     "the larger of the two caps on every path"},
+     "largest admin API body (bulk plate loads); without --admin-listen it applies on "
+     "connections whose first request carries the admin token, --body-max on all others"},
     {"max-connections", "N", K_UINT, OFF(max_connections), 1, 1000000,
      "open client connections at most (whole process); beyond it new ones wait"},
     {"rate-limit", "N", K_UINT, OFF(rate_limit), 0, 10000000,

@@ -3,13 +3,18 @@
  * One h2o handler on "/" sees every request and routes on the normalised path, so h2o never
  * answers 404 itself and every reply has the JSON shape. Errors h2o raises before a handler
  * runs (body over the cap, broken chunked encoding) go through a filter on the host's
- * fallback path that rewrites their text/plain body into the same JSON shape. */
+ * fallback path that rewrites their text/plain body into the same JSON shape.
+ *
+ * Body caps: h2o has one per configuration. The vendors' address is served by `globalconf`
+ * (--body-max); without --admin-listen a connection whose first request carries the admin
+ * token is served by `trusted_conf` (the admin cap; http_gate.h), with the same routes. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "http.h"
 #include "http_admin.h"
+#include "http_head.h"
 #include "http_qr.h"
 #include "http_worker.h"
 #include "log.h"
@@ -24,9 +29,10 @@
 #define ADMIN "/admin/v1"
 
 static h2o_globalconf_t globalconf;
-static h2o_globalconf_t admin_conf; /* --admin-listen: the admin address's own caps */
-static int configured, admin_configured, admin_split;
-static size_t body_cap, admin_body_cap; /* for the error filter's message */
+static h2o_globalconf_t admin_conf;   /* --admin-listen: the admin address's own caps */
+static h2o_globalconf_t trusted_conf; /* one address: connections that showed the token */
+static int configured, admin_configured, trusted_configured, admin_split;
+static size_t admin_body_cap; /* for the error filter's hint */
 
 static int path_is(h2o_iovec_t path, const char *lit)
 {
@@ -125,11 +131,29 @@ static int serve_status(struct http_worker *w, h2o_req_t *req, h2o_iovec_t path,
 }
 
 /* The --admin-listen address: the admin API, /healthz and /metrics; nothing of the vendors'. */
+/* Refuse a request whose raw head is ambiguous or too large (http_head.h), before any
+ * handler reads its body. 1 if refused. */
+static int refused_head(struct http_worker *w, h2o_req_t *req)
+{
+    int status;
+    const char *why = http_head_check(req, &status);
+
+    if (why == NULL)
+        return 0;
+    metrics_http(w->metrics, METRICS_HTTP_OTHER);
+    metrics_http(w->metrics, METRICS_HTTP_E400);
+    http_head_refuse(req, status, why);
+    return 1;
+}
+
 static int on_admin_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct http_worker *w = http_worker_of(req->conn->ctx);
     h2o_iovec_t path = req->path_normalized;
     int rc;
+
+    if (refused_head(w, req))
+        return 0;
 
     if (serve_status(w, req, path, &rc))
         return rc;
@@ -144,6 +168,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h2o_iovec_t path = req->path_normalized;
     int get = method_is(req, "GET") || method_is(req, "HEAD"), rc;
     struct route route;
+
+    if (refused_head(w, req))
+        return 0;
 
     if (path.len > sizeof UNIONAPI - 1 && memcmp(path.base, UNIONAPI, sizeof UNIONAPI - 1) == 0) {
         size_t skip = sizeof UNIONAPI - 1;
@@ -210,16 +237,22 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 {
     if (req->res.status >= 400) {
         struct json_error_ostream *o;
-        char msg[160];
+        char msg[256];
         ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
         struct http_worker *w = http_worker_of(req->conn->ctx);
 
         if (req->res.status == 413) {
-            size_t cap = req->conn->ctx->globalconf == &admin_conf ? admin_body_cap : body_cap;
-            snprintf(msg, sizeof msg, "%s: 上限 %zu 字节", plk_errmsg(PLK_E_TOO_LARGE), cap);
+            /* the cap of the configuration that refused (configure() adds one byte) */
+            size_t cap = req->conn->ctx->globalconf->max_request_entity_size - 1;
+            int n =
+                snprintf(msg, sizeof msg, "%s: 上限 %zu 字节", plk_errmsg(PLK_E_TOO_LARGE), cap);
+            if (trusted_configured && req->conn->ctx->globalconf == &globalconf &&
+                is_admin_path(req->path_normalized) && n > 0 && (size_t)n < sizeof msg)
+                snprintf(msg + n, sizeof msg - (size_t)n,
+                         "（管理接口：连接的第一个请求带管理令牌时上限 %zu 字节）", admin_body_cap);
             metrics_http(w->metrics, METRICS_HTTP_E413);
         } else {
-            snprintf(msg, sizeof msg, "HTTP请求格式错误: %d %s", req->res.status,
+            snprintf(msg, sizeof msg, "%s: %d %s", plk_errmsg(PLK_E_BAD_REQUEST), req->res.status,
                      req->res.reason ? req->res.reason : "");
             if (req->res.status == 400)
                 metrics_http(w->metrics, METRICS_HTTP_E400);
@@ -234,6 +267,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                            H2O_STRLIT(REPLY_JSON_TYPE));
         reply_add_server(req);
+        req->res.reason = reply_reason(req->res.status); /* one spelling for every reply */
         slot = &o->super.next;
     }
     h2o_setup_next_ostream(req, slot);
@@ -264,21 +298,19 @@ static void configure(h2o_globalconf_t *conf, size_t cap,
 
 int http_start(const struct config *cfg)
 {
-    body_cap = cfg->body_max;
-    admin_body_cap = cfg->admin_body_max;
+    admin_body_cap = cfg->admin_body_max > cfg->body_max ? cfg->admin_body_max : cfg->body_max;
     admin_split = cfg->admin_listen[0] != '\0';
+    /* vendors' address: h2o buffers no more than a vendor body may be */
+    configure(&globalconf, cfg->body_max, on_req);
+    configured = 1;
     if (admin_split) {
-        /* vendors' address: h2o buffers no more than a vendor body may be */
-        configure(&globalconf, cfg->body_max, on_req);
-        configure(&admin_conf, cfg->admin_body_max, on_admin_req);
+        configure(&admin_conf, admin_body_cap, on_admin_req);
         admin_configured = 1;
     } else {
-        /* one address, one cap for every path (h2o has none per path): the larger one */
-        configure(&globalconf,
-                  cfg->admin_body_max > cfg->body_max ? cfg->admin_body_max : cfg->body_max,
-                  on_req);
+        /* one address: the admin cap only for connections that showed the token */
+        configure(&trusted_conf, admin_body_cap, on_req);
+        trusted_configured = 1;
     }
-    configured = 1;
 
     ratelimit_init(cfg->rate_limit);
     if (metrics_init(cfg->threads) != 0 || pipeline_init(cfg) != 0 ||
@@ -286,7 +318,8 @@ int http_start(const struct config *cfg)
         return -1;
     if (http_admin_start() != 0)
         return -1;
-    return http_worker_start_all(&globalconf, admin_split ? &admin_conf : NULL);
+    return http_worker_start_all(&globalconf, admin_split ? &admin_conf : NULL,
+                                 trusted_configured ? &trusted_conf : NULL);
 }
 
 void http_stop(void)
@@ -307,5 +340,9 @@ void http_cleanup(void)
     if (admin_configured) {
         h2o_config_dispose(&admin_conf);
         admin_configured = 0;
+    }
+    if (trusted_configured) {
+        h2o_config_dispose(&trusted_conf);
+        trusted_configured = 0;
     }
 }

@@ -4,7 +4,8 @@
  * the workers share on the accept path (one atomic per connection, never per request). On
  * stop a worker closes its listener, waits for its in-flight requests, then closes idle
  * keep-alive connections by shutting down their read side, which h2o sees as EOF and
- * cleans up through its normal path. */
+ * cleans up through its normal path. A connection on the vendors' listener goes through the
+ * gate (http_gate.h) before h2o: its first head picks the h2o context that serves it. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +19,7 @@
 
 #include "config.h"
 #include "http_admin.h"
+#include "http_gate.h"
 #include "http_worker.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,7 +35,8 @@ struct conn_ref {
 
 static struct http_worker *workers;
 static unsigned nworkers;
-static h2o_globalconf_t *admin_globalconf; /* NULL without --admin-listen */
+static h2o_globalconf_t *admin_globalconf;   /* NULL without --admin-listen */
+static h2o_globalconf_t *trusted_globalconf; /* NULL with --admin-listen */
 static unsigned max_conns, shutdown_ms;
 static atomic_uint_fast64_t conns_open, conns_total;
 
@@ -199,6 +202,8 @@ struct http_worker *http_worker_of(h2o_context_t *ctx)
 {
     if (admin_globalconf != NULL && ctx->globalconf == admin_globalconf)
         return H2O_STRUCT_FROM_MEMBER(struct http_worker, admin_ctx, ctx);
+    if (trusted_globalconf != NULL && ctx->globalconf == trusted_globalconf)
+        return H2O_STRUCT_FROM_MEMBER(struct http_worker, trusted_ctx, ctx);
     return H2O_STRUCT_FROM_MEMBER(struct http_worker, ctx, ctx);
 }
 
@@ -225,8 +230,7 @@ static void resume_accepting(struct http_worker *w)
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     struct http_worker *w = listener->data;
-    h2o_accept_ctx_t *actx = listener == w->admin_listener ? &w->admin_accept_ctx
-                                                           : &w->accept_ctx;
+    h2o_accept_ctx_t *actx = listener == w->admin_listener ? &w->admin_accept_ctx : &w->accept_ctx;
 
     if (err != NULL)
         return;
@@ -252,7 +256,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         atomic_fetch_add(&conns_total, 1);
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = c;
-        h2o_accept(actx, sock);
+        if (listener == w->admin_listener)
+            h2o_accept(actx, sock);
+        else
+            http_gate_start(w, sock); /* the first head picks the context */
     }
 }
 
@@ -286,6 +293,8 @@ static void drain(struct http_worker *w)
      * from now on); its HTTP/2 part would arm a one-second timer, and parklinkd never
      * speaks HTTP/2 (no TLS, upgrade disabled in http.c) */
     w->ctx.shutdown_requested = 1;
+    if (w->trusted_accept_ctx.ctx != NULL)
+        w->trusted_ctx.shutdown_requested = 1;
     deadline = h2o_now(w->loop) + shutdown_ms;
     for (;;) {
         size_t busy = atomic_load_explicit(&w->in_flight, memory_order_relaxed);
@@ -326,6 +335,11 @@ static void setup(struct http_worker *w)
     h2o_multithread_register_receiver(w->ctx.queue, &w->outbox_done, longpoll_on_worker_messages);
     w->listener = h2o_evloop_socket_create(w->loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listen_fd = -1; /* owned by the h2o socket now */
+    if (trusted_globalconf != NULL) {
+        h2o_context_init(&w->trusted_ctx, w->loop, trusted_globalconf);
+        w->trusted_accept_ctx.ctx = &w->trusted_ctx;
+        w->trusted_accept_ctx.hosts = trusted_globalconf->hosts;
+    }
     w->listener->data = w;
     if (w->admin_listen_fd >= 0) {
         h2o_context_init(&w->admin_ctx, w->loop, admin_globalconf);
@@ -387,14 +401,18 @@ static void *worker_main(void *arg)
         /* h2o's contexts and loop may only be torn down once no connection uses them */
         if (w->admin_accept_ctx.ctx != NULL)
             dispose_context(&w->admin_ctx);
+        if (w->trusted_accept_ctx.ctx != NULL)
+            dispose_context(&w->trusted_ctx);
         dispose_context(&w->ctx);
         h2o_evloop_destroy(w->loop);
     }
     return NULL;
 }
 
-int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_conf)
+int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_conf,
+                          h2o_globalconf_t *trusted_conf)
 {
+    trusted_globalconf = trusted_conf;
     admin_globalconf = admin_conf;
     for (unsigned i = 0; i < nworkers; i++) {
         workers[i].index = i;
@@ -431,6 +449,7 @@ void http_worker_cleanup(void)
             close(workers[i].admin_listen_fd);
         free(workers[i].spare_call);
     }
+    trusted_globalconf = NULL;
     admin_globalconf = NULL;
     free(workers);
     workers = NULL;

@@ -32,6 +32,10 @@ struct http_worker {
     h2o_accept_ctx_t admin_accept_ctx;
     int admin_listen_fd;             /* -1: no admin listener on this worker */
     h2o_socket_t *admin_listener;
+    /* one address for both APIs (no --admin-listen): connections whose first request carries
+     * the admin token get this context instead of ctx (the admin body cap; http_gate.h) */
+    h2o_context_t trusted_ctx;
+    h2o_accept_ctx_t trusted_accept_ctx; /* .ctx NULL: no such context */
     int accepting;                   /* listener is being read (off at --max-connections) */
     struct snapshot_reader reader;   /* this thread's view of the registry */
     struct metrics_worker *metrics;  /* this thread's counters */
@@ -54,8 +58,10 @@ struct http_worker {
 int http_worker_bind_all(const struct config *cfg);
 
 /* Start the worker threads serving `globalconf` (and `admin_conf` on the --admin-listen
- * address, NULL without one); returns once every loop is running. */
-int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_conf);
+ * address, NULL without one; `trusted_conf` for the connections the gate finds carrying the
+ * admin token, NULL for none); returns once every loop is running. */
+int http_worker_start_all(h2o_globalconf_t *globalconf, h2o_globalconf_t *admin_conf,
+                          h2o_globalconf_t *trusted_conf);
 
 /* Graceful stop: every worker stops accepting, lets its in-flight requests finish (at most
  * cfg->shutdown_timeout seconds), closes idle keep-alive connections, and exits; returns

@@ -11,6 +11,41 @@
 
 static h2o_generator_t static_generator = {NULL, NULL};
 
+static const struct {
+    int status;
+    const char *text;
+} reasons[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {413, "Payload Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Entity"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
+const char *reply_reason(int status)
+{
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        if (reasons[i].status == status)
+            return reasons[i].text;
+    }
+    return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+}
+
 void reply_add_server(h2o_req_t *req)
 {
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SERVER, NULL,
@@ -23,7 +58,7 @@ void reply_send_raw(h2o_req_t *req, int status, const char *content_type, const 
     h2o_iovec_t buf = h2o_iovec_init(body, body_len);
 
     req->res.status = status;
-    req->res.reason = status == 200 ? "OK" : "Error";
+    req->res.reason = reply_reason(status);
     req->res.content_length = body_len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                    strlen(content_type));

@@ -12,6 +12,10 @@
 #define REPLY_JSON_TYPE "application/json;charset=utf-8"
 #define REPLY_SERVER_NAME "parklinkd"
 
+/* The reason phrase of an HTTP status (201 "Created", 404 "Not Found" ...; a status missing
+ * from the list gets its class's: "OK", "Client Error", "Server Error"). Static text. */
+const char *reply_reason(int status);
+
 /* Add "server: parklinkd". A plain header: h2o's own server_name costs an extra sprintf on
  * every reply, so http.c leaves it empty and every reply path calls this instead. */
 void reply_add_server(h2o_req_t *req);

@@ -43,6 +43,8 @@ enum plk_status {
     PLK_E_SESSION_REVOKED,    /* SDK session ended: key changed, vendor or park deleted */
     PLK_E_REPLAYED,           /* the same signed request again within the replay window */
     PLK_E_STALE_TIME,         /* a request's timestamp is outside the replay window */
+    PLK_E_BAD_REQUEST,        /* the HTTP request itself is malformed (framing, encoding) */
+    PLK_E_HEADERS_TOO_LARGE,  /* the HTTP request head is over the server's limit */
     PLK__STATUS_COUNT
 };
 
