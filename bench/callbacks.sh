@@ -16,7 +16,8 @@
 #   RATE, LAT_SECONDS   entries per second and how long in (2) (1000, 10)
 #   DURATION, CONNECTIONS   wrk settings in (3) (10s, 64)
 #   PHASES       which of 1 2 3 to run (default "1 2 3"); KEEP_TMP=1 keeps the databases
-# Needs wrk, python3, curl.
+# A wrk run with non-2xx replies or socket errors, a refused 3.1 entry or a park_check that
+# does not answer for real fails the script (exit 1). Needs wrk, python3, curl.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -204,28 +205,12 @@ elif cmd == "delivered":
     print(count(1)[0])
 EOF
 load() { "${CLI_CPU[@]}" python3 "$TMP/load.py" "$1" "$PLK_PORT" "$TOKEN" "$TMP/$DB.db" "${@:2}"; }
-wrk_rps() { # prints requests/s and p99 of one wrk run
+wrk_rps() { # N: one wrk run of park_check -> RPS and P99 (exits on errors in the run)
     "${CLI_CPU[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" \
-        "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData" >"$TMP/wrk.txt"
-    if grep -q "Non-2xx" "$TMP/wrk.txt"; then
-        echo "callbacks.sh: park_check answered with HTTP errors:" >&2
-        cat "$TMP/wrk.txt" >&2
-        exit 1
-    fi
-    awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps, p99}' "$TMP/wrk.txt"
-}
-
-check_park_check() { # the request of park_check.lua must be answered for real: state 1
-    local body
-    body=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary @- \
-        "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData" <<'JSON'
-{"union_id":200002,"sign":"A72EA179B90F93A03B5C26C2D013E606","data":{"union_id":200002,"park_id":"20003","service_name":"park_check","car_number":"京HP00G6","license_color":0}}
-JSON
-)
-    case "$body" in
-    *'"state":1'*'"status":"1"'*) ;;
-    *) echo "callbacks.sh: unexpected park_check reply: $body" >&2; exit 1 ;;
-    esac
+        "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData" >"$TMP/wrk-$1.txt"
+    bench_wrk_ok "park_check ($1)" "$TMP/wrk-$1.txt"
+    read -r RPS P99 < <(awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps, p99}' \
+        "$TMP/wrk-$1.txt")
 }
 
 echo "== parklinkd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores"
@@ -256,12 +241,14 @@ phase 3 || exit 0
 DB=mixed
 start_parklinkd 1 mixed
 load seed "http://127.0.0.1:$SIM_PORT/cb" "$PARKS"
-check_park_check
-read -r ALONE ALONE_P99 < <(wrk_rps)
+bench_check_reply "http://127.0.0.1:$PLK_PORT/unionapi/neworder/uploadData"
+wrk_rps alone
+ALONE=$RPS ALONE_P99=$P99
 load hold 200000 "$PARKS"
 before=$(load delivered)
 load push
-read -r MIXED MIXED_P99 < <(wrk_rps)
+wrk_rps mixed
+MIXED=$RPS MIXED_P99=$P99
 after=$(load delivered)
 stop_parklinkd
 python3 - "$ALONE" "$ALONE_P99" "$MIXED" "$MIXED_P99" "$before" "$after" "$DURATION" <<'EOF'

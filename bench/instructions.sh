@@ -8,7 +8,10 @@
 # loopback, the same for both) is not counted. bench/h2o_fixed.c (h2o itself answering the
 # fixed reply) is counted too: what parklinkd spends above it is its own work. Prints
 # instructions per request for each, the differences, and parklinkd's heaviest functions
-# (inclusive) when TOP=N is set. Needs valgrind, nginx, wrk, python3, curl, cc.
+# (inclusive) when TOP=N is set. Before counting, each server must answer park_check.lua's
+# request with the real reply (nginx and h2o: exactly FIXED_REPLY, nginx.conf's body;
+# parklinkd: HTTP 200, state 1, the plate admitted); a wrk run with non-2xx replies or socket
+# errors fails the script (exit 1). Needs valgrind, nginx, wrk, python3, curl, cc.
 #   BENCH_DIR  the reference folder (nginx.conf, park_check.lua); default ../shared/bench
 #   BUILD_DIR  Release build folder (default build-release; configured and built if missing)
 #   DURATION   counted wrk seconds (default 4)
@@ -25,6 +28,7 @@ H2O_PORT=18087
 PLK_PORT=18086
 TOKEN=bench-admin-token
 LUA=$BENCH_DIR/park_check.lua
+FIXED_REPLY='{"state":1,"errmsg":"ok","data":{"status":"1","reason":"0","reason_msg":"","share_status":"0"}}'
 
 . "$ROOT/bench/common.sh"
 bench_need valgrind callgrind_control callgrind_annotate nginx wrk python3 curl cc pkg-config
@@ -32,13 +36,17 @@ bench_build parklinkd
 bench_tmp instr
 bench_h2o_fixed
 
-# count NAME PID URL -> INSTR (per request), leaves the dump in $TMP/NAME.out*
+# count NAME PID URL [BODY] -> INSTR (per request), leaves the dump in $TMP/NAME.out*; the
+# server must first answer the real reply (exactly BODY when given, see bench_check_reply)
 count() {
     local name=$1 pid=$2 url=$3 requests total
-    wrk -t1 -c16 -d1s -s "$LUA" "$url" >/dev/null # warm-up, not counted
+    bench_check_reply "$url" "${@:4}"
+    wrk -t1 -c16 -d1s -s "$LUA" "$url" >"$TMP/warm-$name.txt" # warm-up, not counted
+    bench_wrk_ok "$name (warm-up)" "$TMP/warm-$name.txt"
     callgrind_control -i on "$pid" >/dev/null 2>&1
     wrk -t1 -c16 -d"${DURATION}s" -s "$LUA" "$url" >"$TMP/wrk-$name.txt"
     callgrind_control -i off "$pid" >/dev/null 2>&1
+    bench_wrk_ok "$name" "$TMP/wrk-$name.txt"
     callgrind_control -d "$pid" >/dev/null 2>&1
     requests=$(awk '/requests in/ {print $1}' "$TMP/wrk-$name.txt")
     total=$(callgrind_annotate "$(ls "$TMP/$name".out.* | tail -1)" 2>/dev/null |
@@ -66,12 +74,12 @@ echo "user-space instructions per park_check request (callgrind; kernel not coun
 sed -e "s/127.0.0.1:18080/127.0.0.1:$NGINX_PORT/" -e "s#/tmp/bench-nginx.pid#$TMP/nginx.pid#" \
     -e "s#/tmp/bench-nginx.err#$TMP/nginx.err#" "$BENCH_DIR/nginx.conf" >"$TMP/nginx.conf"
 under_callgrind nginx $NGINX_PORT nginx -g "master_process off;" -c "$TMP/nginx.conf"
-count nginx $PID "http://127.0.0.1:$NGINX_PORT/"
+count nginx $PID "http://127.0.0.1:$NGINX_PORT/" "$FIXED_REPLY"
 NGINX_INSTR=$INSTR
 
 # --- h2o answering the same fixed reply ------------------------------------------------------
 under_callgrind h2o $H2O_PORT "$TMP/h2o_fixed" $H2O_PORT
-count h2o $PID "http://127.0.0.1:$H2O_PORT/unionapi/neworder/uploadData"
+count h2o $PID "http://127.0.0.1:$H2O_PORT/unionapi/neworder/uploadData" "$FIXED_REPLY"
 H2O_INSTR=$INSTR
 
 # --- parklinkd: one worker, 100k blacklisted plates ------------------------------------------

@@ -9,7 +9,9 @@
 #      file of signed bodies); only replies 上传成功 count as acknowledged uploads;
 #   3. park_check (10.4) alone, then park_check and uploads at once (two wrk).
 # Prints uploads/s, p99, the ratio to the anchor, park_check alone vs under upload load
-# (targets: >= 15000 uploads/s, p99 <= 10 ms). Needs wrk, python3, curl, a C compiler.
+# (targets: >= 15000 uploads/s, p99 <= 10 ms). A wrk run with non-2xx replies or socket
+# errors, or an upload answered neither 上传成功 nor 订单已存在 (FAILED in uploads.lua's
+# count), fails the script (exit 1). Needs wrk, python3, curl, a C compiler.
 #   BENCH_DIR    reference folder holding park_check.lua (default ../shared/bench)
 #   BUILD_DIR    Release build folder (default build-release; configured and built if missing)
 #   DURATION     seconds per wrk run (default 10); CONNECTIONS (default 64)
@@ -79,6 +81,12 @@ uploads() {
         -s "$ROOT/bench/uploads.lua" "$URL/unionapi/neworder/addorder" >"$3"
 }
 parse_uploads() { # OUT
+    bench_wrk_ok "uploads" "$1"
+    if ! awk '/^ACKED/ {exit !($2 > 0 && $6 == 0)}' "$1"; then
+        echo "uploads.sh: no upload acknowledged, or some failed:" >&2
+        cat "$1" >&2
+        exit 1
+    fi
     UPS=$(awk '/^ACKED/ {printf "%.0f", $2 / $8}' "$1")
     UP99=$(awk '/^P50_MS/ {print $4}' "$1")
     UPFAIL=$(awk '/^ACKED/ {print "dup " $4 ", failed " $6}' "$1")
@@ -88,6 +96,7 @@ park_check() { # OUT
         "$URL/unionapi/neworder/uploadData" >"$1"
 }
 parse_check() { # OUT
+    bench_wrk_ok "park_check" "$1"
     PCS=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$1")
     PC99=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
         if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.3f", v }' "$1")
@@ -100,6 +109,7 @@ parse_uploads "$TMP/up-alone.txt"
 UPS_ALONE=$UPS UP99_ALONE=$UP99
 printf "  uploads alone           %8s acknowledged/s   p99 %7s ms   (%s)\n" "$UPS" "$UP99" "$UPFAIL"
 
+bench_check_reply "$URL/unionapi/neworder/uploadData"
 park_check "$TMP/pc-alone.txt"
 parse_check "$TMP/pc-alone.txt"
 PCS_ALONE=$PCS
