@@ -246,6 +246,7 @@ static void test_disposed_while_queued(void **state)
         free(reqs[i]);
         free(conns[i]);
     }
+    assert_int_equal(atomic_load(&w.in_flight), 0); /* an answered call ends only once */
     writer_get_stats(&ws);
     assert_int_equal(ws.batches, 2); /* the gate, then all the uploads together */
     assert_int_equal(ws.failed, 0);
