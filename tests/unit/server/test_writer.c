@@ -302,6 +302,7 @@ static void test_broken_batch_fails_whole(void **state)
     assert_int_equal(gate->w.status, WRITER_COMMITTED);
     assert_int_equal(a->w.status, WRITER_FAILED);
     assert_int_equal(breaker->w.status, WRITER_FAILED);
+    assert_int_equal(a->w.failure, STORE_ERROR); /* a broken transaction: neither busy nor full */
     assert_int_equal(order_exists(f, "gate"), 1);
     assert_int_equal(order_exists(f, "A"), 0);
     assert_int_equal(order_exists(f, "X"), 0);
@@ -349,6 +350,13 @@ static void test_failed_commit_fails_every_job(void **state)
     assert_int_equal(a->w.status, WRITER_FAILED);
     assert_int_equal(b->w.status, WRITER_FAILED);
     assert_int_equal(filler->w.status, WRITER_FAILED);
+    /* the reason travels with every job of the batch. EFBIG reaches SQLite as
+     * SQLITE_IOERR_WRITE and its errno is not kept, so this is an I/O error, not STORE_FULL
+     * (ENOSPC is SQLITE_FULL: test_store_errors.c, test_store_errors.py) */
+    assert_int_equal(a->w.failure, STORE_ERROR);
+    assert_int_equal(b->w.failure, STORE_ERROR);
+    assert_int_equal(filler->w.failure, STORE_ERROR);
+    assert_int_equal(gate->w.failure, STORE_OK);
     assert_int_equal(order_exists(f, "gate"), 1);
     assert_int_equal(order_exists(f, "A"), 0);
     assert_int_equal(order_exists(f, "B"), 0);
