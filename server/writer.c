@@ -45,7 +45,7 @@ static void run_batch(struct writer_job *jobs, uint64_t n)
 {
     struct writer_job *j, *next;
     enum store_result why = store_batch_begin(wr.tx);
-    int ok = why == STORE_OK;
+    int begun = why == STORE_OK, ok = begun;
 
     for (j = jobs; j != NULL && ok; j = j->next) {
         int rc;
@@ -63,8 +63,8 @@ static void run_batch(struct writer_job *jobs, uint64_t n)
     }
     if (ok) {
         ok = (why = store_batch_commit(wr.tx)) == STORE_OK;
-    } else {
-        store_batch_rollback(wr.tx);
+    } else if (begun) {
+        store_batch_rollback(wr.tx); /* a begin that failed has let go of the session */
     }
     if (!ok)
         log_error("writer: a batch of %llu job(s) did not commit (%s); none of it is stored",

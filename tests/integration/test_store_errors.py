@@ -10,6 +10,7 @@ its snapshot, and after the lock is released everything works. The answers are d
 docs/server.md ("When the database is full or locked").
 """
 import errno
+import json
 import os
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import Server
+from harness import ADMIN_TOKEN, Server, envelope
 from recordkit import A_KEY, A_UID, Vendor, db
 
 MSG_FULL = "服务器存储空间不足，数据未保存，请稍后重试"
@@ -53,9 +54,11 @@ class Base(unittest.TestCase):
         with db(self.srv) as con:
             return {r[0] for r in con.execute("SELECT union_id FROM vendors")}
 
-    def new_vendor(self, uid):
-        return self.srv.admin("POST", "/vendors", {"union_id": uid, "ukey": "K" * 16,
-                                                   "name": "vendor %d" % uid})
+    def new_vendor(self, uid, timeout=10):
+        body = json.dumps({"union_id": uid, "ukey": "K" * 16, "name": "vendor %d" % uid})
+        return self.srv.request("POST", "/admin/v1/vendors", body,
+                                {"Content-Type": "application/json",
+                                 "Authorization": "Bearer " + ADMIN_TOKEN}, timeout=timeout)
 
 
 class DiskFull(Base):
@@ -131,11 +134,15 @@ class DatabaseLocked(Base):
         other.execute("BEGIN EXCLUSIVE")
         results = {}
 
+        # generous timeouts: each waits out the store's 5 s busy timeout, on a loaded machine
         def vendor_write():
-            results["vendor"] = self.a.entry("L1", "locked", "京L00002", empty_plot=3)
+            data = {"car_number": "京L00002", "in_time": int(time.time()) - 60,
+                    "order_id": "locked", "empty_plot": 3, "park_id": "L1", "union_id": A_UID}
+            results["vendor"] = self.srv.post("/unionapi/neworder/addorder",
+                                              envelope(data, A_KEY), timeout=60).json
 
         def admin_write():
-            results["admin"] = self.new_vendor(700002)
+            results["admin"] = self.new_vendor(700002, timeout=60)
 
         threads = [threading.Thread(target=vendor_write), threading.Thread(target=admin_write)]
         for t in threads:
@@ -144,7 +151,7 @@ class DatabaseLocked(Base):
         r = self.a.upload("L1", "park_check", car_number="京L00003")
         self.assertEqual((r["state"], r["data"]["status"]), (1, "1"), r)
         for t in threads:
-            t.join(30)
+            t.join(90)
         other.execute("ROLLBACK")
         other.close()
 
