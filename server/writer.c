@@ -178,7 +178,9 @@ void writer_stop(void)
     store_close(wr.st);
     wr.tx = NULL;
     wr.st = NULL;
+    pthread_mutex_lock(&wr.mu); /* writer_submit reads it from other threads (the outbox) */
     wr.running = 0;
+    pthread_mutex_unlock(&wr.mu);
 }
 
 void writer_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
