@@ -206,6 +206,14 @@ void admin_store_error(struct req *r, enum store_result sr, const char *what)
     case STORE_IN_USE:
         admin_error(r, 409, "%s is still referenced", what);
         break;
+    case STORE_BUSY: /* nothing was written; the same request may succeed later */
+        admin_error(r, 503,
+                    "the database is locked by another process; nothing was written, "
+                    "retry later");
+        break;
+    case STORE_FULL:
+        admin_error(r, 503, "the disk is full; nothing was written, retry once there is room");
+        break;
     default:
         admin_error(r, 500, "internal store error (%s); see the server log", store_strerror(sr));
         break;
@@ -355,8 +363,8 @@ int admin_page_params(struct req *r, struct store_query *q, int text_key)
     return 0;
 }
 
-int admin_list_query(struct req *r, const char *const *params, struct store_query *q,
-                     int text_key, char plate[STORE_PLATE_MAX + 1])
+int admin_list_query(struct req *r, const char *const *params, struct store_query *q, int text_key,
+                     char plate[STORE_PLATE_MAX + 1])
 {
     if (admin_check_params(r, params) != 0 || admin_page_params(r, q, text_key) != 0 ||
         (plate != NULL && admin_plate_param(r, plate, &q->plate) != 0)) {

@@ -44,12 +44,13 @@ static void deliver(struct writer_job *job)
 static void run_batch(struct writer_job *jobs, uint64_t n)
 {
     struct writer_job *j, *next;
-    int ok = store_batch_begin(wr.tx) == STORE_OK;
+    enum store_result why = store_batch_begin(wr.tx);
+    int begun = why == STORE_OK, ok = begun;
 
     for (j = jobs; j != NULL && ok; j = j->next) {
         int rc;
 
-        if (store_job_begin(wr.tx) != STORE_OK) {
+        if ((why = store_job_begin(wr.tx)) != STORE_OK) {
             ok = 0;
             break;
         }
@@ -57,17 +58,17 @@ static void run_batch(struct writer_job *jobs, uint64_t n)
         j->status = rc == 0 ? WRITER_COMMITTED : WRITER_REJECTED;
         /* a savepoint that cannot be released or undone leaves the batch in an unknown
          * state: give it up whole */
-        if (store_job_end(wr.tx, rc == 0) != STORE_OK)
+        if ((why = store_job_end(wr.tx, rc == 0)) != STORE_OK)
             ok = 0;
     }
     if (ok) {
-        ok = store_batch_commit(wr.tx) == STORE_OK;
-    } else {
-        store_batch_rollback(wr.tx);
+        ok = (why = store_batch_commit(wr.tx)) == STORE_OK;
+    } else if (begun) {
+        store_batch_rollback(wr.tx); /* a begin that failed has let go of the session */
     }
     if (!ok)
-        log_error("writer: a batch of %llu job(s) did not commit; none of it is stored",
-                  (unsigned long long)n);
+        log_error("writer: a batch of %llu job(s) did not commit (%s); none of it is stored",
+                  (unsigned long long)n, store_strerror(why));
 
     pthread_mutex_lock(&wr.mu);
     wr.stats.jobs += n;
@@ -79,8 +80,10 @@ static void run_batch(struct writer_job *jobs, uint64_t n)
 
     for (j = jobs; j != NULL; j = next) {
         next = j->next; /* done may free j */
-        if (!ok)
+        if (!ok) {
             j->status = WRITER_FAILED;
+            j->failure = why == STORE_BUSY || why == STORE_FULL ? why : STORE_ERROR;
+        }
         deliver(j);
     }
 }
@@ -144,10 +147,12 @@ void writer_submit(struct writer_job *job)
 {
     job->next = NULL;
     job->status = WRITER_FAILED;
+    job->failure = STORE_OK;
     memset(&job->msg, 0, sizeof job->msg);
     pthread_mutex_lock(&wr.mu);
     if (!wr.running || wr.stopping) {
         pthread_mutex_unlock(&wr.mu);
+        job->failure = STORE_ERROR;
         deliver(job);
         return;
     }
@@ -173,7 +178,9 @@ void writer_stop(void)
     store_close(wr.st);
     wr.tx = NULL;
     wr.st = NULL;
+    pthread_mutex_lock(&wr.mu); /* writer_submit reads it from other threads (the outbox) */
     wr.running = 0;
+    pthread_mutex_unlock(&wr.mu);
 }
 
 void writer_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <h2o.h>
 
+#include "store/store.h"
+
 struct store_tx;
 struct writer_job;
 
@@ -44,6 +46,8 @@ struct writer_job {
     h2o_multithread_receiver_t *receiver; /* registered with writer_on_done; NULL: done runs
                                              on the writer thread */
     enum writer_status status;            /* set before done runs */
+    enum store_result failure;            /* WRITER_FAILED: why the batch failed (STORE_BUSY,
+                                             STORE_FULL or STORE_ERROR), else STORE_OK */
 
     /* writer-private */
     h2o_multithread_message_t msg;

@@ -9,6 +9,7 @@
 
 #include "api/fields.h"
 #include "api/jobs.h"
+#include "api/texts.h"
 #include "http_worker.h"
 
 struct job_text {
@@ -65,6 +66,17 @@ enum api_result api_job_submit(struct api_job *j)
     j->worker->writer_pending++;
     writer_submit(&j->w);
     return API_PENDING;
+}
+
+const char *api_job_failed_msg(const struct api_job *j, enum store_result r)
+{
+    enum store_result why = j->w.status == WRITER_FAILED ? j->w.failure : r;
+
+    if (why == STORE_BUSY)
+        return MSG_STORE_BUSY;
+    if (why == STORE_FULL)
+        return MSG_STORE_FULL;
+    return MSG_STORE_FAILED;
 }
 
 void api_job_finish(struct api_job *j)

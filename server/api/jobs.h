@@ -36,6 +36,11 @@ const char *api_job_text(struct api_job *j, const char *name);
 /* Hand the job to the writer; the handler returns what this returns (API_PENDING). */
 enum api_result api_job_submit(struct api_job *j);
 
+/* The errmsg of a write that was not kept: the batch's reason when the batch failed
+ * (WRITER_FAILED), else r, the job's own store result. STORE_BUSY and STORE_FULL have texts
+ * of their own (retry later; nothing was written); anything else is MSG_STORE_FAILED. */
+const char *api_job_failed_msg(const struct api_job *j, enum store_result r);
+
 /* From the done function, last: send the reply (when the call is still there) and free the
  * job. */
 void api_job_finish(struct api_job *j);

@@ -68,12 +68,12 @@ static enum store_result list_escapes(struct store_tx *tx, const char *plate, js
 }
 
 /* A failed write: the store's reason when it is the caller's, else a retry hint. */
-static void reply_failed(struct api_call *call, enum writer_status st, enum store_result r)
+static void reply_failed(struct api_call *call, const struct api_job *j, enum store_result r)
 {
-    if (st == WRITER_REJECTED && r == STORE_FOREIGN_KEY)
+    if (j->w.status == WRITER_REJECTED && r == STORE_FOREIGN_KEY)
         pipeline_reply(call, 0, plk_errmsg(PLK_E_UNKNOWN_PARK));
     else
-        pipeline_reply(call, 0, MSG_STORE_FAILED);
+        pipeline_reply(call, 0, api_job_failed_msg(j, r));
 }
 
 /* ---- 3.1 entry ---- */
@@ -97,7 +97,7 @@ static void entry_done(struct writer_job *w)
     struct api_call *call = j->job.call;
 
     if (call != NULL && w->status != WRITER_COMMITTED) {
-        reply_failed(call, w->status, j->r);
+        reply_failed(call, &j->job, j->r);
     } else if (call != NULL) {
         pipeline_reply(call, 1,
                        j->outcome == STORE_ENTRY_DUPLICATE ? MSG_ORDER_EXISTS : MSG_UPLOADED);
@@ -163,7 +163,7 @@ static void exit_done(struct writer_job *w)
     if (call == NULL) {
         /* the client is gone; the record stands */
     } else if (w->status != WRITER_COMMITTED) {
-        reply_failed(call, w->status, j->r);
+        reply_failed(call, &j->job, j->r);
     } else {
         switch (j->outcome) {
         case STORE_EXIT_SETTLED:

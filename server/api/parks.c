@@ -122,7 +122,7 @@ static void reload_registry(void)
 static void reply_park_outcome(struct api_call *call, struct park_job *j, const char *ok_msg)
 {
     if (j->job.w.status != WRITER_COMMITTED) {
-        pipeline_reply(call, 0, MSG_STORE_FAILED);
+        pipeline_reply(call, 0, api_job_failed_msg(&j->job, j->r));
         return;
     }
     switch (j->outcome) {
@@ -294,7 +294,8 @@ static void qr_done(struct writer_job *w)
         /* gone */
     } else if (w->status != WRITER_COMMITTED) {
         pipeline_reply(call, 0,
-                       j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK) : MSG_STORE_FAILED);
+                       j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK)
+                                               : api_job_failed_msg(&j->job, j->r));
     } else {
         qr_image_url(j->qr.id, url, sizeof url);
         pipeline_reply(call, 1, MSG_QR_OK);
@@ -348,7 +349,8 @@ static void sms_done(struct writer_job *w)
         pipeline_reply(call, 1, MSG_SET_OK);
     else if (call != NULL)
         pipeline_reply(call, 0,
-                       j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK) : MSG_STORE_FAILED);
+                       j->r == STORE_NOT_FOUND ? plk_errmsg(PLK_E_UNKNOWN_PARK)
+                                               : api_job_failed_msg(&j->job, j->r));
     api_job_finish(&j->job);
 }
 

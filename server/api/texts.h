@@ -28,6 +28,8 @@
 #define MSG_RAND_REPEATED "rand与上次请求相同，请求无效"
 #define MSG_PLOTS "空车位数不能大于总车位数"
 #define MSG_STORE_FAILED "服务器读写错误，请重试"
+#define MSG_STORE_BUSY "服务器繁忙，数据未保存，请稍后重试" /* STORE_BUSY (docs/server.md) */
+#define MSG_STORE_FULL "服务器存储空间不足，数据未保存，请稍后重试" /* STORE_FULL */
 #define MSG_WINDOW_MONTH "查询时间段不能超过一个自然月"
 #define MSG_WINDOW_ORDER "end_time 不能早于 start_time"
 #define MSG_SELECTOR "park_id、order_id、car_number 至少填写一项"

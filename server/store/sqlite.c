@@ -371,9 +371,7 @@ out:
 static enum store_result tx_end(struct sqlite_store *s, enum store_result r)
 {
     if (r == STORE_OK) {
-        r = run(s, s->stmt[S_COMMIT], "commit");
-        if (r != STORE_OK)
-            r = STORE_ERROR;
+        r = run(s, s->stmt[S_COMMIT], "commit"); /* busy, full or an error: mapped */
     }
     if (r != STORE_OK && !sqlite3_get_autocommit(s->db))
         run(s, s->stmt[S_ROLLBACK], "rollback");

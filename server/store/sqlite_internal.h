@@ -29,9 +29,16 @@ sqlite3 *store_sqlite_tx_db(struct store_tx *tx);
  * prepare. */
 sqlite3_stmt *store_sqlite_tx_stmt(struct store_tx *tx, const char *sql);
 
-/* Map the connection's error after a failed step: unique/primary-key violations become
- * STORE_CONFLICT and foreign-key ones STORE_FOREIGN_KEY (expected outcomes, not logged);
- * anything else is logged with `what` and becomes STORE_ERROR. (sqlite_util.c) */
+/* The store result of a failed SQLite call: extended_rc its extended result code, sys_errno
+ * the errno under it (sqlite3_system_errno; 0 if none). Unique/primary-key violations are
+ * STORE_CONFLICT, foreign-key ones STORE_FOREIGN_KEY; a busy or locked database (the busy
+ * timeout spent) STORE_BUSY; SQLITE_FULL, or an I/O error over ENOSPC, EFBIG or EDQUOT,
+ * STORE_FULL; anything else (other constraints included: a bug) STORE_ERROR. Pure.
+ * (sqlite_util.c) */
+enum store_result store_sqlite_result(int extended_rc, int sys_errno);
+
+/* Map the connection's last error with store_sqlite_result; every result but STORE_CONFLICT
+ * and STORE_FOREIGN_KEY (expected outcomes) is logged with `what`. */
 enum store_result store_sqlite_error(sqlite3 *db, const char *what);
 
 /* Reset a statement and clear its bindings, ready for its next use. */

@@ -312,8 +312,11 @@ static enum store_result leave(struct sqlite_tx *t, enum store_result r)
 {
     if (t->in_batch)
         return r;
-    if ((r == STORE_OK || r == STORE_NOT_FOUND) && run(t, Q_COMMIT, "commit") != STORE_OK)
-        r = STORE_ERROR;
+    if (r == STORE_OK || r == STORE_NOT_FOUND) {
+        enum store_result c = run(t, Q_COMMIT, "commit");
+        if (c != STORE_OK)
+            r = c; /* busy, full or an error: nothing of the op is kept */
+    }
     if (!sqlite3_get_autocommit(t->db))
         run(t, Q_ROLLBACK, "rollback");
     pthread_mutex_unlock(t->lock);

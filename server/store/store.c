@@ -49,6 +49,10 @@ const char *store_strerror(enum store_result r)
         return "still referenced by other records";
     case STORE_ABORTED:
         return "aborted by the caller";
+    case STORE_BUSY:
+        return "the database is locked by another process";
+    case STORE_FULL:
+        return "the disk is full";
     case STORE_ERROR:
         break;
     }

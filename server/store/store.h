@@ -30,6 +30,10 @@ enum store_result {
     STORE_FOREIGN_KEY, /* a referenced row is missing (park -> vendor, member -> park) */
     STORE_IN_USE,      /* delete refused: other rows still reference this one */
     STORE_ABORTED,     /* a row callback returned non-zero */
+    STORE_BUSY,        /* another process held the database past the busy timeout: nothing
+                          was written, the same request may succeed later (logged) */
+    STORE_FULL,        /* the disk (or the file size limit) let the database grow no further:
+                          nothing was written (logged) */
     STORE_ERROR,       /* anything else; the backend has logged the details to stderr */
 };
 

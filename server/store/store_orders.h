@@ -197,7 +197,8 @@ struct store_order_ops {
     void (*tx_close)(struct store_tx *tx);
 
     /* Group commit. batch_begin MUST start one write transaction (and hold the handle's lock
-     * until commit or rollback); batch_commit MUST make every kept job's writes durable at
+     * until commit or rollback; one that failed holds nothing and is not rolled back);
+     * batch_commit MUST make every kept job's writes durable at
      * once or none of them (then it returns an error and the transaction is gone). job_begin
      * / job_end bracket one job: job_end(keep 0) MUST undo exactly that job's writes and
      * leave the rest of the batch intact. */

@@ -5,7 +5,8 @@
  * that writes and then fails is rolled back alone, its batch mates commit. A batch whose
  * transaction breaks, or whose COMMIT fails on a full disk, fails whole. The WAL is checkpointed beside the writer. Completions travel
  * back through an h2o receiver to the submitting thread's loop, and a job submitted to a stopped
- * writer fails at once. */
+ * writer fails at once. A batch that cannot begin (the database locked by another process)
+ * fails its jobs with STORE_BUSY. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -302,6 +303,7 @@ static void test_broken_batch_fails_whole(void **state)
     assert_int_equal(gate->w.status, WRITER_COMMITTED);
     assert_int_equal(a->w.status, WRITER_FAILED);
     assert_int_equal(breaker->w.status, WRITER_FAILED);
+    assert_int_equal(a->w.failure, STORE_ERROR); /* a broken transaction: neither busy nor full */
     assert_int_equal(order_exists(f, "gate"), 1);
     assert_int_equal(order_exists(f, "A"), 0);
     assert_int_equal(order_exists(f, "X"), 0);
@@ -349,6 +351,13 @@ static void test_failed_commit_fails_every_job(void **state)
     assert_int_equal(a->w.status, WRITER_FAILED);
     assert_int_equal(b->w.status, WRITER_FAILED);
     assert_int_equal(filler->w.status, WRITER_FAILED);
+    /* the reason travels with every job of the batch. EFBIG reaches SQLite as
+     * SQLITE_IOERR_WRITE and its errno is not kept, so this is an I/O error, not STORE_FULL
+     * (ENOSPC is SQLITE_FULL: test_store_errors.c, test_store_errors.py) */
+    assert_int_equal(a->w.failure, STORE_ERROR);
+    assert_int_equal(b->w.failure, STORE_ERROR);
+    assert_int_equal(filler->w.failure, STORE_ERROR);
+    assert_int_equal(gate->w.failure, STORE_OK);
     assert_int_equal(order_exists(f, "gate"), 1);
     assert_int_equal(order_exists(f, "A"), 0);
     assert_int_equal(order_exists(f, "B"), 0);
@@ -367,6 +376,36 @@ static void test_failed_commit_fails_every_job(void **state)
 }
 
 /* Completions come back on the loop of the receiver's thread. */
+/* Another process holds the database (BEGIN EXCLUSIVE) past the busy timeout: the batch
+ * cannot begin, its jobs are told WRITER_FAILED with STORE_BUSY and nothing is stored; once
+ * the lock is gone the writer carries on. (A begin that failed has already let go of the
+ * session: rolling it back too unlocked the handle's mutex twice, which ThreadSanitizer
+ * reports.) */
+static void test_busy_database_fails_the_batch(void **state)
+{
+    struct fx *f = *state;
+    struct tjob *a = new_job("A"), *b = new_job("B");
+    sqlite3 *other = NULL;
+
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    writer_submit(&a->w);
+    wait_completed(1);
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(a->w.status, WRITER_FAILED);
+    assert_int_equal(a->w.failure, STORE_BUSY);
+    assert_int_equal(order_exists(f, "A"), 0);
+
+    writer_submit(&b->w);
+    wait_completed(2);
+    assert_int_equal(b->w.status, WRITER_COMMITTED);
+    assert_int_equal(b->w.failure, STORE_OK);
+    assert_int_equal(order_exists(f, "B"), 1);
+    free(a);
+    free(b);
+}
+
 static void test_done_runs_on_the_receiving_loop(void **state)
 {
     h2o_evloop_t *loop = h2o_evloop_create();
@@ -455,6 +494,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_job_is_rolled_back_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_batch_fails_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_fails_every_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_database_fails_the_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_runs_on_the_receiving_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_beside_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_after_stop_fails, setup, teardown),
