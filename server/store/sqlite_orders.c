@@ -202,6 +202,8 @@ struct checkpointer {
     int pending, stop;
     uint64_t commits; /* commits seen by the hook; truncated_at: the count at the last truncate */
     uint64_t truncated_at;
+    int restart;       /* the last commit left WAL_RESTART_FRAMES or more */
+    int running, hold; /* a checkpoint runs here; the writer's restart_wal keeps it waiting */
     sqlite3 *db;
 };
 
@@ -399,20 +401,29 @@ static void *checkpoint_main(void *arg)
             break;
         if (!ck->pending && !idle)
             continue;
+        while (ck->hold && !ck->stop)
+            pthread_cond_wait(&ck->cv, &ck->mu);
+        if (ck->stop)
+            break;
         if (idle)
             ck->truncated_at = seen;
         ck->pending = 0;
+        ck->running = 1;
         pthread_mutex_unlock(&ck->mu);
         checkpoint(ck->db,
                    idle ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
         pthread_mutex_lock(&ck->mu);
+        ck->running = 0;
+        pthread_cond_broadcast(&ck->cv);
     }
     pthread_mutex_unlock(&ck->mu);
     return NULL;
 }
 
 /* The writer's connection after each commit: count it, wake the checkpointer when the WAL is
- * long, and restart the WAL here when it has grown past WAL_RESTART_FRAMES anyway. */
+ * long, and have op_batch_commit restart the WAL when it has grown past WAL_RESTART_FRAMES
+ * anyway (not here: inside the hook the commit is still running, and a checkpoint that must
+ * wait for a lock is refused at once). */
 static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct checkpointer *ck = arg;
@@ -422,16 +433,9 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
     ck->commits++;
     if (frames >= CHECKPOINT_FRAMES)
         ck->pending = 1;
-    pthread_cond_signal(&ck->cv);
+    ck->restart = frames >= WAL_RESTART_FRAMES;
+    pthread_cond_broadcast(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
-    if (frames >= WAL_RESTART_FRAMES) {
-        sqlite3_busy_timeout(db, RESTART_BUSY_MS);
-        if (sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL) !=
-                SQLITE_OK &&
-            sqlite3_errcode(db) != SQLITE_BUSY)
-            log_warn("sqlite: restarting the WAL: %s", sqlite3_errmsg(db));
-        sqlite3_busy_timeout(db, STORE_SQLITE_BUSY_MS);
-    }
     return SQLITE_OK;
 }
 
@@ -445,7 +449,7 @@ static void checkpointer_stop(struct sqlite_tx *t)
     sqlite3_wal_autocheckpoint(t->db, CHECKPOINT_FRAMES);
     pthread_mutex_lock(&ck->mu);
     ck->stop = 1;
-    pthread_cond_signal(&ck->cv);
+    pthread_cond_broadcast(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
     pthread_join(ck->tid, NULL);
     checkpoint(ck->db, "PRAGMA wal_checkpoint(TRUNCATE)"); /* the session leaves no WAL */
@@ -531,12 +535,45 @@ static enum store_result op_batch_begin(struct store_tx *tx)
     return r;
 }
 
+/* After a commit that left the WAL long: a RESTART checkpoint on the writer's connection
+ * (copies what PASSIVE has not, waits up to RESTART_BUSY_MS for readers), so that the next
+ * commit starts the WAL file over and cuts it back to journal_size_limit. */
+static void restart_wal(struct sqlite_tx *t)
+{
+    struct checkpointer *ck = t->ck;
+
+    /* a checkpoint in progress elsewhere would refuse this one at once (SQLITE_BUSY, no busy
+     * handler): wait for the checkpointer's run to end and keep it from starting another */
+    pthread_mutex_lock(&ck->mu);
+    ck->restart = 0;
+    ck->hold = 1;
+    while (ck->running)
+        pthread_cond_wait(&ck->cv, &ck->mu);
+    pthread_mutex_unlock(&ck->mu);
+    pthread_mutex_lock(t->lock);
+    sqlite3_busy_timeout(t->db, RESTART_BUSY_MS);
+    if (sqlite3_wal_checkpoint_v2(t->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL) !=
+            SQLITE_OK &&
+        sqlite3_errcode(t->db) != SQLITE_BUSY)
+        log_warn("sqlite: restarting the WAL: %s", sqlite3_errmsg(t->db));
+    sqlite3_busy_timeout(t->db, STORE_SQLITE_BUSY_MS);
+    pthread_mutex_unlock(t->lock);
+    pthread_mutex_lock(&ck->mu);
+    ck->hold = 0;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+}
+
 static enum store_result op_batch_commit(struct store_tx *tx)
 {
     struct sqlite_tx *t = to_tx(tx);
+    enum store_result r;
 
     t->in_batch = 0;
-    return leave(t, STORE_OK);
+    r = leave(t, STORE_OK);
+    if (t->ck != NULL && t->ck->restart)
+        restart_wal(t);
+    return r;
 }
 
 static void op_batch_rollback(struct store_tx *tx)
