@@ -1202,7 +1202,7 @@ static int create_private(const char *path, char *err, size_t errlen)
     if (fd >= 0)
         return close(fd) == 0 ? 0 : -1;
     if (errno != EEXIST) {
-        snprintf(err, errlen, "cannot create SQLite database %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot open SQLite database %s: %s", path, strerror(errno));
         return -1;
     }
     if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0)
