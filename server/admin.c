@@ -1,7 +1,7 @@
 /* admin.c - the admin API (/admin/v1): token, routing and the request plumbing.
  *
- * The HTTP front hands a request over (admin.h); this file checks the bearer token against
- * the stored SHA-256, routes on the path to a resource's handlers (admin_parks.c,
+ * The HTTP front hands a request over (admin.h); this file checks the bearer token
+ * (admin_token.c), routes on the path to a resource's handlers (admin_parks.c,
  * admin_plates.c, admin_cards.c; the outbox routes in admin_outbox.c), parses the query and
  * the JSON body, and holds the reply, paging and list helpers they share (admin_internal.h).
  * The routes and their bodies are documented with examples in docs/admin-api.md. */
@@ -21,115 +21,27 @@
 #include "admin.h"
 #include "admin_internal.h"
 #include "admin_outbox.h"
+#include "admin_token.h"
 #include "log.h"
 #include "parklink/text.h"
 #include "registry.h"
 #include "store/store.h"
 
-#define TOKEN_SETTING "admin_token_sha256"
-#define TOKEN_RANDOM_BYTES 32
-#define TOKEN_MAX 256
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
 static struct {
     struct store *st;
-    unsigned char hash[32];
     int ready;
 } adm;
-/* ---- token ---- */
-
-static int sha256(const char *data, size_t len, unsigned char out[32])
-{
-    unsigned int n = 0;
-
-    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
-}
-
-static void hex(const unsigned char *buf, size_t len, char *out)
-{
-    size_t n = 0;
-
-    OPENSSL_buf2hexstr_ex(out, len * 2 + 1, &n, buf, len, '\0');
-}
-
-static int token_ok(const char *t, size_t n)
-{
-    if (n == 0 || n > TOKEN_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] < 0x21 || t[i] > 0x7e)
-            return 0;
-    }
-    return 1;
-}
-
-static void copy_out(char *out, size_t len, const char *s)
-{
-    if (out != NULL && len > 0)
-        snprintf(out, len, "%s", s);
-}
 
 int admin_init(struct store *st, const char *given_token, char *token_out, size_t token_out_len)
 {
-    char stored[STORE_SETTING_MAX + 1], hexhash[65];
-    unsigned char raw[TOKEN_RANDOM_BYTES];
-    char token[TOKEN_RANDOM_BYTES * 2 + 1];
-    enum store_result r;
-    long n = 0;
-    unsigned char *buf = NULL;
-    int rc = -1;
-
     adm.ready = 0;
     adm.st = st;
-    copy_out(token_out, token_out_len, "");
-    if (given_token != NULL) {
-        if (!token_ok(given_token, strlen(given_token))) {
-            log_error("admin: the admin token must be 1-%d printable ASCII characters without "
-                      "spaces",
-                      TOKEN_MAX);
-            goto out;
-        }
-        if (sha256(given_token, strlen(given_token), adm.hash) != 0)
-            goto out;
-        hex(adm.hash, sizeof(adm.hash), hexhash);
-        if (store_setting_put(st, TOKEN_SETTING, hexhash) != STORE_OK)
-            goto out;
-        copy_out(token_out, token_out_len, given_token);
-        rc = 0;
-        goto out;
-    }
-    r = store_setting_get(st, TOKEN_SETTING, stored, sizeof(stored));
-    if (r == STORE_OK) {
-        buf = OPENSSL_hexstr2buf(stored, &n);
-        if (buf == NULL || n != 32) {
-            log_error("admin: the stored admin token hash is corrupt; set a new token with "
-                      "--admin-token");
-            goto out;
-        }
-        memcpy(adm.hash, buf, 32);
-        rc = 0;
-        goto out;
-    }
-    if (r != STORE_NOT_FOUND)
-        goto out;
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        log_error("admin: no randomness for the admin token");
-        goto out;
-    }
-    hex(raw, sizeof(raw), token);
-    if (sha256(token, strlen(token), adm.hash) != 0)
-        goto out;
-    hex(adm.hash, sizeof(adm.hash), hexhash);
-    if (store_setting_put(st, TOKEN_SETTING, hexhash) != STORE_OK)
-        goto out;
-    fprintf(stderr, "parklinkd: admin token (shown once): %s\n", token);
-    copy_out(token_out, token_out_len, token);
-    rc = 0;
-out:
-    OPENSSL_free(buf);
-    OPENSSL_cleanse(raw, sizeof(raw));
-    adm.ready = rc == 0;
-    return rc;
+    if (admin_token_init(st, given_token, token_out, token_out_len) != 0)
+        return -1;
+    adm.ready = 1;
+    return 0;
 }
 
 /* ---- replies ---- */
@@ -424,7 +336,6 @@ static int authorized(const struct admin_request *rq, const char **why)
 {
     const char *a = rq->authorization;
     size_t n = a ? rq->authorization_len : 0;
-    unsigned char h[32];
 
     while (n > 0 && (*a == ' ' || *a == '\t')) {
         a++;
@@ -442,7 +353,7 @@ static int authorized(const struct admin_request *rq, const char **why)
         a++;
         n--;
     }
-    if (n == 0 || n > TOKEN_MAX || sha256(a, n, h) != 0 || CRYPTO_memcmp(h, adm.hash, 32) != 0) {
+    if (!admin_token_check(a, n)) {
         *why = "wrong admin token";
         return 0;
     }

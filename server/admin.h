@@ -67,9 +67,10 @@ const char *admin_param_find(const struct admin_param *params, int n, const char
 
 /* Prepare the admin module on store st (kept for admin_handle; the registry must be
  * initialised on the same store, since every change calls registry_reload). The token: when
- * given_token is not NULL it becomes the admin token (its SHA-256 replaces the stored one; 1-256
- * printable ASCII characters, no spaces); else the stored hash is used, and on first start a
- * random token is generated, its hash stored, and the token printed once to stderr. The token
+ * given_token is not NULL it becomes the admin token (a salted PBKDF2 of it replaces the stored
+ * record; 1-256 printable ASCII characters, no spaces); else the stored record is used, and on
+ * first start a random token is generated, its SHA-256 stored, and the token printed once to
+ * stderr (admin_token.h). The token
  * in clear is written to token_out (if not NULL) when it was given or generated, else "" (only
  * its hash is kept). 0 ok, -1 error (logged). Call before admin_handle runs on any thread. */
 int admin_init(struct store *st, const char *given_token, char *token_out, size_t token_out_len);

@@ -313,8 +313,7 @@ int http_start(const struct config *cfg)
     }
 
     ratelimit_init(cfg->rate_limit);
-    if (metrics_init(cfg->threads) != 0 || pipeline_init(cfg) != 0 ||
-        http_worker_bind_all(cfg) != 0)
+    if (metrics_init(cfg->threads) != 0 || pipeline_init(cfg) != 0)
         return -1;
     if (http_admin_start() != 0)
         return -1;

@@ -12,7 +12,8 @@
 
 struct config;
 
-/* Configure h2o, bind the listeners, start the admin thread and the worker threads. Needs
+/* Configure h2o, start the admin thread and the worker threads on the listeners that
+ * http_worker_bind_all() bound (main.c binds them before it opens the store). Needs
  * registry_init() and admin_init() done. 0 ok, -1 error (logged; nothing left running). */
 int http_start(const struct config *cfg);
 

@@ -1,16 +1,20 @@
 /* main.c - parklinkd: read the config, open the store, start serving, stop on a signal.
  *
  * The order of start-up is the order of dependencies (store -> registry snapshot -> admin
- * token -> HTTP workers); shutdown runs it backwards after the workers have finished their
- * in-flight requests. Exit status: 0 after a clean stop, 1 if start-up failed, 2 for a bad
- * option. */
+ * token -> HTTP workers), after two steps that write nothing: the listeners are bound, then
+ * the database's one-server lock is taken, so a start that cannot bind or finds the database
+ * served by another parklinkd exits before the database is created, migrated or written.
+ * Shutdown runs it backwards after the workers have finished their in-flight requests. Exit
+ * status: 0 after a clean stop, 1 if start-up failed, 2 for a bad option. */
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "config.h"
 #include "http.h"
+#include "http_worker.h"
 #include "log.h"
 #include "outbox/outbox.h"
 #include "qr.h"
@@ -43,7 +47,7 @@ int main(int argc, char **argv)
     struct store *st = NULL;
     char err[512];
     sigset_t stop_signals;
-    int sig, rc = 1, registry_up = 0;
+    int sig, rc = 1, registry_up = 0, lock_fd = -1;
 
     switch (config_load(&cfg, argc, argv)) {
     case CONFIG_EXIT:
@@ -67,6 +71,13 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
+    /* nothing below writes to the database before these two have succeeded (issue 11) */
+    if (http_worker_bind_all(&cfg) != 0)
+        goto out;
+    if ((lock_fd = store_lock(cfg.store, err, sizeof err)) == -1) {
+        log_error("--store '%s': %s", cfg.store, err);
+        goto out;
+    }
     if ((st = store_open(cfg.store, err, sizeof err)) == NULL) {
         log_error("--store '%s': %s", cfg.store, err);
         goto out;
@@ -105,5 +116,7 @@ out:
     if (registry_up)
         registry_cleanup();
     store_close(st);
+    if (lock_fd >= 0)
+        close(lock_fd); /* the last thing: the database is closed */
     return rc;
 }

@@ -8,12 +8,16 @@
  * whose WHERE clause depends on the filters given, are prepared per call (values are always
  * bound, never pasted into SQL). Row callbacks run under the mutex: they must not call back
  * into the same store handle. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -23,7 +27,9 @@
 #include "store/store.h"
 #include "store/store_outbox.h"
 
-#define BUSY_TIMEOUT_MS 5000
+#define BUSY_TIMEOUT_MS STORE_SQLITE_BUSY_MS
+/* The WAL file is cut back to this size whenever it starts over (docs/server.md, "The WAL") */
+#define WAL_SIZE_LIMIT 16777216 /* 16 MiB */
 
 #define VENDOR_COLS "union_id, ukey, name, callback_url, created, updated, replay_window_s"
 #define PARK_COLS                                                                                  \
@@ -1179,6 +1185,60 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     return 0;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A database that does not exist yet is created here, empty and 0600 (it will hold every
+ * vendor's ukey): SQLite gives its -wal and -shm files the mode of the database file, so they
+ * are 0600 too. An existing file keeps its mode; one that others may read is logged. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    int fd;
+
+    if (strcmp(path, ":memory:") == 0)
+        return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return close(fd) == 0 ? 0 : -1;
+    if (errno != EEXIST) {
+        snprintf(err, errlen, "cannot open SQLite database %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0)
+        log_warn("sqlite: %s is readable by others (mode %03o) and holds the vendors' keys: "
+                 "chmod 600 it (and its -wal, -shm)",
+                 path, (unsigned)(sb.st_mode & 0777));
+    return 0;
+}
+
+/* Read back what the open asked for: synchronous=FULL (2) and, for a file, journal_mode=WAL.
+ * A committed write survives power loss only with both; anything else refuses the open. */
+static int check_durable(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    int sync = -1;
+    char mode[16] = "";
+    sqlite3_stmt *q = NULL;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        sync = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        store_sqlite_col_text(q, 0, mode, sizeof mode);
+    sqlite3_finalize(q);
+    if (sync != 2 || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)) {
+        snprintf(err, errlen,
+                 "%s: not durable (synchronous=%d, journal_mode=%s; parklinkd needs 2 (FULL) "
+                 "and wal)",
+                 path, sync, mode);
+        return -1;
+    }
+    return 0;
+}
+
 /* Open (creating if needed) and migrate the SQLite database at path. See store_open. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
 {
@@ -1192,6 +1252,8 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
     }
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->lock, NULL);
+    if (create_private(path, err, errlen) != 0)
+        goto out;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "cannot open SQLite database %s: %s", path,
@@ -1215,8 +1277,11 @@ struct store *store_sqlite_open(const char *path, char *err, size_t errlen)
     }
     sqlite3_finalize(q);
     q = NULL;
-    if (exec_sql(s->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", err, errlen, path) !=
-        0)
+    if (exec_sql(s->db,
+                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                 "PRAGMA journal_size_limit = " STR(WAL_SIZE_LIMIT),
+                 err, errlen, path) != 0 ||
+        check_durable(s->db, path, err, errlen) != 0)
         goto out;
     if (migrate(s->db, err, errlen) != 0)
         goto out;

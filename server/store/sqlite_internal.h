@@ -16,6 +16,9 @@
 struct store;
 struct store_tx;
 
+/* How long a connection of the SQLite backend waits for another one's lock (ms). */
+#define STORE_SQLITE_BUSY_MS 5000
+
 /* The connection of a SQLite store handle and the mutex every user of it must hold. */
 sqlite3 *store_sqlite_db(struct store *st, pthread_mutex_t **lock);
 

@@ -189,13 +189,21 @@ static const char *const qsql[Q__COUNT] = {
  * would copy ~1000 pages into the database file (and fsync it) inside the writer's commit,
  * stalling every request of the next batch. A WAL hook on the writer's connection wakes this
  * thread instead, which checkpoints (PASSIVE: never blocks the writer) on a connection of its
- * own. Under steady load it runs again after each commit until the WAL has been copied whole,
- * and the next write transaction then starts the WAL file over. */
+ * own. A PASSIVE checkpoint never lets the WAL start over while the writer keeps appending, so
+ * the WAL is kept bounded two ways (docs/server.md, "The WAL"): once it holds
+ * WAL_RESTART_FRAMES the writer's own hook runs a RESTART checkpoint (copies what PASSIVE has
+ * not, waits for readers, and the next commit starts the file over, cut back to
+ * journal_size_limit); and once the writer has been idle for IDLE_MS, or the session ends,
+ * this thread truncates the WAL to zero bytes. */
 struct checkpointer {
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending, stop;
+    uint64_t commits; /* commits seen by the hook; truncated_at: the count at the last truncate */
+    uint64_t truncated_at;
+    int restart;       /* the last commit left WAL_RESTART_FRAMES or more */
+    int running, hold; /* a checkpoint runs here; the writer's restart_wal keeps it waiting */
     sqlite3 *db;
 };
 
@@ -325,8 +333,7 @@ static enum store_result leave(struct sqlite_tx *t, enum store_result r)
 
 /* enter() and the op's statement in one step; when the statement cannot be had the session
  * is left again, so the caller only returns. */
-static enum store_result enter_with(struct sqlite_tx *t, int write, enum qid id,
-                                    sqlite3_stmt **q)
+static enum store_result enter_with(struct sqlite_tx *t, int write, enum qid id, sqlite3_stmt **q)
 {
     enum store_result r = enter(t, write);
 
@@ -354,44 +361,84 @@ static enum store_result bump_rev(struct sqlite_tx *t, int64_t *rev)
 
 /* ---- sessions and the batch ---- */
 
-#define CHECKPOINT_FRAMES 1000 /* SQLite's own default threshold */
+#define CHECKPOINT_FRAMES 1000  /* SQLite's own default threshold */
+#define WAL_RESTART_FRAMES 4096 /* ~16 MiB of 4 KiB pages: the writer restarts the WAL */
+#define RESTART_BUSY_MS 1000    /* how long that restart waits for readers, at most */
+#define IDLE_MS 500             /* no commit for this long: the WAL is truncated */
+
+static void checkpoint(sqlite3 *db, const char *sql)
+{
+    /* the pragma (unlike sqlite3_wal_checkpoint_v2 on a connection that has read nothing
+     * yet) first opens the database and so knows it is in WAL mode */
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK && sqlite3_errcode(db) != SQLITE_BUSY)
+        log_warn("sqlite: %s: %s", sql, sqlite3_errmsg(db));
+}
 
 static void *checkpoint_main(void *arg)
 {
     struct checkpointer *ck = arg;
+    struct timespec until;
 
     pthread_mutex_lock(&ck->mu);
     for (;;) {
-        while (!ck->pending && !ck->stop)
+        uint64_t seen = ck->commits;
+        int idle = 0;
+
+        if (!ck->pending && !ck->stop && seen != ck->truncated_at) {
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += IDLE_MS / 1000;
+            until.tv_nsec += (long)(IDLE_MS % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (!ck->pending && !ck->stop && ck->commits == seen &&
+                   pthread_cond_timedwait(&ck->cv, &ck->mu, &until) == 0)
+                ;
+            idle = !ck->pending && !ck->stop && ck->commits == seen;
+        } else {
+            while (!ck->pending && !ck->stop && ck->commits == ck->truncated_at)
+                pthread_cond_wait(&ck->cv, &ck->mu);
+        }
+        if (ck->stop)
+            break;
+        if (!ck->pending && !idle)
+            continue;
+        while (ck->hold && !ck->stop)
             pthread_cond_wait(&ck->cv, &ck->mu);
         if (ck->stop)
             break;
+        if (idle)
+            ck->truncated_at = seen;
         ck->pending = 0;
+        ck->running = 1;
         pthread_mutex_unlock(&ck->mu);
-        /* the pragma (unlike sqlite3_wal_checkpoint_v2 on a connection that has read
-         * nothing yet) first opens the database and so knows it is in WAL mode */
-        if (sqlite3_exec(ck->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) != SQLITE_OK &&
-            sqlite3_errcode(ck->db) != SQLITE_BUSY)
-            log_warn("sqlite: checkpoint: %s", sqlite3_errmsg(ck->db));
+        checkpoint(ck->db,
+                   idle ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
         pthread_mutex_lock(&ck->mu);
+        ck->running = 0;
+        pthread_cond_broadcast(&ck->cv);
     }
     pthread_mutex_unlock(&ck->mu);
     return NULL;
 }
 
-/* The writer's connection after each commit: wake the checkpointer when the WAL is long. */
+/* The writer's connection after each commit: count it, wake the checkpointer when the WAL is
+ * long, and have op_batch_commit restart the WAL when it has grown past WAL_RESTART_FRAMES
+ * anyway (not here: inside the hook the commit is still running, and a checkpoint that must
+ * wait for a lock is refused at once). */
 static int on_wal(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct checkpointer *ck = arg;
 
-    (void)db;
     (void)name;
-    if (frames >= CHECKPOINT_FRAMES) {
-        pthread_mutex_lock(&ck->mu);
+    pthread_mutex_lock(&ck->mu);
+    ck->commits++;
+    if (frames >= CHECKPOINT_FRAMES)
         ck->pending = 1;
-        pthread_cond_signal(&ck->cv);
-        pthread_mutex_unlock(&ck->mu);
-    }
+    ck->restart = frames >= WAL_RESTART_FRAMES;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
     return SQLITE_OK;
 }
 
@@ -405,9 +452,10 @@ static void checkpointer_stop(struct sqlite_tx *t)
     sqlite3_wal_autocheckpoint(t->db, CHECKPOINT_FRAMES);
     pthread_mutex_lock(&ck->mu);
     ck->stop = 1;
-    pthread_cond_signal(&ck->cv);
+    pthread_cond_broadcast(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
     pthread_join(ck->tid, NULL);
+    checkpoint(ck->db, "PRAGMA wal_checkpoint(TRUNCATE)"); /* the session leaves no WAL */
     sqlite3_close(ck->db);
     pthread_mutex_destroy(&ck->mu);
     pthread_cond_destroy(&ck->cv);
@@ -430,8 +478,16 @@ static void checkpointer_start(struct sqlite_tx *t)
         return;
     }
     sqlite3_busy_timeout(ck->db, 1000);
+    sqlite3_exec(ck->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
     pthread_mutex_init(&ck->mu, NULL);
-    pthread_cond_init(&ck->cv, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&ck->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     if (pthread_create(&ck->tid, NULL, checkpoint_main, ck) != 0) {
         sqlite3_close(ck->db);
         free(ck);
@@ -482,12 +538,45 @@ static enum store_result op_batch_begin(struct store_tx *tx)
     return r;
 }
 
+/* After a commit that left the WAL long: a RESTART checkpoint on the writer's connection
+ * (copies what PASSIVE has not, waits up to RESTART_BUSY_MS for readers), so that the next
+ * commit starts the WAL file over and cuts it back to journal_size_limit. */
+static void restart_wal(struct sqlite_tx *t)
+{
+    struct checkpointer *ck = t->ck;
+
+    /* a checkpoint in progress elsewhere would refuse this one at once (SQLITE_BUSY, no busy
+     * handler): wait for the checkpointer's run to end and keep it from starting another */
+    pthread_mutex_lock(&ck->mu);
+    ck->restart = 0;
+    ck->hold = 1;
+    while (ck->running)
+        pthread_cond_wait(&ck->cv, &ck->mu);
+    pthread_mutex_unlock(&ck->mu);
+    pthread_mutex_lock(t->lock);
+    sqlite3_busy_timeout(t->db, RESTART_BUSY_MS);
+    if (sqlite3_wal_checkpoint_v2(t->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL) !=
+            SQLITE_OK &&
+        sqlite3_errcode(t->db) != SQLITE_BUSY)
+        log_warn("sqlite: restarting the WAL: %s", sqlite3_errmsg(t->db));
+    sqlite3_busy_timeout(t->db, STORE_SQLITE_BUSY_MS);
+    pthread_mutex_unlock(t->lock);
+    pthread_mutex_lock(&ck->mu);
+    ck->hold = 0;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+}
+
 static enum store_result op_batch_commit(struct store_tx *tx)
 {
     struct sqlite_tx *t = to_tx(tx);
+    enum store_result r;
 
     t->in_batch = 0;
-    return leave(t, STORE_OK);
+    r = leave(t, STORE_OK);
+    if (t->ck != NULL && t->ck->restart)
+        restart_wal(t);
+    return r;
 }
 
 static void op_batch_rollback(struct store_tx *tx)

@@ -242,6 +242,14 @@ void store_close(struct store *st);
 /* English text for a result code, for logs and admin error bodies. Never NULL. */
 const char *store_strerror(enum store_result r);
 
+/* Take the one-server lock of the database behind uri (store_lock.c): an exclusive flock()
+ * on "<SQLite path>.lock" (created 0600, holding this pid), to keep for the life of the
+ * process; closing the descriptor releases it. Returns the descriptor; -2 when uri has no
+ * file to lock (":memory:", PostgreSQL); -1 with err set when another process holds it (err
+ * names the file and that process's pid) or the file cannot be opened. Writes nothing to
+ * the database. */
+int store_lock(const char *uri, char *err, size_t errlen);
+
 /* SQLite backend entry point (sqlite.c); store_open calls it. */
 struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
 

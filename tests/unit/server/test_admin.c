@@ -4,6 +4,7 @@
  * jansson. Covers the token (generated, kept, replaced), auth failures, CRUD of every
  * resource, validation errors naming the field, conflicts, pagination, routing errors, and
  * that every committed change is visible to admission_decide at once. */
+#define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <openssl/evp.h>
+
 #include "admin.h"
+#include "admin_token.h"
 #include "registry.h"
 #include "store/store.h"
 
@@ -176,6 +180,90 @@ static void test_token(void **state)
     assert_int_equal(admin_init(F->st, "has space", NULL, 0), -1);
     snprintf(F->token, sizeof(F->token), "test-admin-token-0123456789");
     assert_int_equal(admin_init(F->st, F->token, NULL, 0), 0);
+}
+
+static void setting(const char *key, char *out, size_t len)
+{
+    assert_int_equal(store_setting_get(F->st, key, out, len), STORE_OK);
+}
+
+/* The record on disk: a chosen token as salted PBKDF2 (never its plain SHA-256), kept as it is
+ * when the same token is given again; a generated one as SHA-256; requests never run the KDF
+ * once the token is known (issue 11 hole 7). */
+static void test_token_at_rest(void **state)
+{
+    const char *tok = "test-admin-token-0123456789";
+    char rec[1100], again[1100], plain[65];
+    unsigned char h[32];
+    unsigned int n = 0;
+    unsigned long runs;
+
+    (void)state;
+    setting(ADMIN_TOKEN_SETTING, rec, sizeof rec);
+    assert_int_equal(strncmp(rec, "sha256$", 7), 0); /* setup generated it */
+    assert_int_equal(strlen(rec), 7 + 64);
+
+    assert_int_equal(admin_init(F->st, tok, NULL, 0), 0);
+    setting(ADMIN_TOKEN_SETTING, rec, sizeof rec);
+    assert_int_equal(strncmp(rec, "pbkdf2-sha256$600000$", 21), 0);
+    assert_int_equal(strlen(rec), 21 + 32 + 1 + 64);
+    EVP_Digest(tok, strlen(tok), h, &n, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        sprintf(plain + 2 * i, "%02X", h[i]);
+    assert_null(strcasestr(rec, plain));
+
+    assert_int_equal(admin_init(F->st, tok, NULL, 0), 0); /* same token: same salt, no write */
+    setting(ADMIN_TOKEN_SETTING, again, sizeof again);
+    assert_string_equal(again, rec);
+    assert_int_equal(admin_init(F->st, "another-token", NULL, 0), 0); /* a new salt */
+    setting(ADMIN_TOKEN_SETTING, again, sizeof again);
+    assert_string_not_equal(again, rec);
+    assert_int_equal(admin_init(F->st, tok, NULL, 0), 0);
+
+    runs = admin_token_kdf_runs();
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, tok, NULL), 200);
+        assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, "wrong-token", NULL), 401);
+    }
+    assert_int_equal(admin_token_kdf_runs(), runs);
+
+    /* not given at start-up: the first right token runs the KDF once, then no more */
+    assert_int_equal(admin_init(F->st, NULL, NULL, 0), 0);
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, "wrong-token", NULL), 401);
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, tok, NULL), 200);
+    runs = admin_token_kdf_runs();
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, tok, NULL), 200);
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, "wrong-token", NULL), 401);
+    assert_int_equal(admin_token_kdf_runs(), runs);
+    snprintf(F->token, sizeof F->token, "%s", tok);
+}
+
+/* A database of an older parklinkd: its bare SHA-256 row keeps working, and is replaced by a
+ * PBKDF2 record (the old row blanked) at the first right token. */
+static void test_token_legacy(void **state)
+{
+    const char *tok = "legacy-token-42";
+    char rec[1100], hexh[65];
+    unsigned char h[32];
+    unsigned int n = 0;
+
+    (void)state;
+    EVP_Digest(tok, strlen(tok), h, &n, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        sprintf(hexh + 2 * i, "%02x", h[i]);
+    assert_int_equal(store_setting_put(F->st, ADMIN_TOKEN_SETTING, ""), STORE_OK);
+    assert_int_equal(store_setting_put(F->st, ADMIN_TOKEN_LEGACY_SETTING, hexh), STORE_OK);
+    assert_int_equal(admin_init(F->st, NULL, NULL, 0), 0);
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, "legacy-token-4", NULL), 401);
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, tok, NULL), 200);
+    setting(ADMIN_TOKEN_LEGACY_SETTING, rec, sizeof rec);
+    assert_string_equal(rec, "");
+    setting(ADMIN_TOKEN_SETTING, rec, sizeof rec);
+    assert_int_equal(strncmp(rec, "pbkdf2-sha256$", 14), 0);
+    assert_int_equal(admin_init(F->st, NULL, NULL, 0), 0); /* a restart: still the same token */
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, tok, NULL), 200);
+    assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, F->token, NULL), 401);
+    snprintf(F->token, sizeof F->token, "%s", tok);
 }
 
 static void test_vendors(void **state)
@@ -440,6 +528,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_at_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vendors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blacklist, setup, teardown),
