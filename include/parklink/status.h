@@ -37,6 +37,8 @@ enum plk_status {
     PLK_E_IO,                 /* file or socket error */
     PLK_E_HTTP,               /* HTTP transfer failed (client side) */
     PLK_E_REPLY,              /* a peer's reply is not the expected JSON */
+    PLK_E_FIELD_NUL,          /* a text holds U+0000 (\u0000), which would cut it short */
+    PLK_E_FIELD_RANGE,        /* an integer field's value is outside its range */
     PLK__STATUS_COUNT
 };
 
@@ -45,5 +47,9 @@ const char *plk_strerror(enum plk_status st);
 
 /* Stable Chinese `errmsg` text for a reply carrying this status. Never NULL. */
 const char *plk_errmsg(enum plk_status st);
+
+/* The words after a field's name for a schema failure (PLK_E_FIELD_*): "缺失" in
+ * "字段 car_number 缺失". NULL for statuses that are not about one field. */
+const char *plk_field_errmsg(enum plk_status st);
 
 #endif
