@@ -93,11 +93,15 @@ static int split_pair(char *arg, char **name, char **value, int *raw)
 static void explain_field(const struct plk_field *f)
 {
     fprintf(stderr, "  %s: %s, %s", f->name, plk_field_type_name(f->type),
-            f->required ? "required" : "optional");
+            !f->required                     ? "optional"
+            : f->flags & PLK_FIELD_ABSENT_OK ? "required (accepted absent)"
+                                             : "required");
     if (f->max_len)
-        fprintf(stderr, ", max %u characters", (unsigned)f->max_len);
+        fprintf(stderr, ", max %u %s", (unsigned)f->max_len,
+                f->type == PLK_T_INT ? "digits" : "characters");
     if (f->allowed)
-        fprintf(stderr, ", one of %s", f->allowed);
+        fprintf(stderr, ", %s %s", f->flags & PLK_FIELD_OPEN_ENUM ? "known values" : "one of",
+                f->allowed);
     fprintf(stderr, " - %s\n", f->meaning ? f->meaning : "");
 }
 

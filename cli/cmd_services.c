@@ -101,6 +101,14 @@ static void list_text(void)
                t[i].title);
 }
 
+/* "yes", "no", or "tolerated" (the reference requires it; accepted absent). */
+static const char *required_word(const struct plk_field *f)
+{
+    if (!f->required)
+        return "no";
+    return (f->flags & PLK_FIELD_ABSENT_OK) ? "tolerated" : "yes";
+}
+
 static int show_text(const struct plk_service *s)
 {
     char *url = url_path_of(s);
@@ -129,16 +137,21 @@ static int show_text(const struct plk_service *s)
         if (strlen(plk_field_type_name(s->fields[i].type)) > wtype)
             wtype = strlen(plk_field_type_name(s->fields[i].type));
     }
-    printf("%-*s  %-*s  %-3s  %-4s  %-14s  %s\n", (int)wname, "FIELD", (int)wtype, "TYPE", "REQ",
+    printf("%-*s  %-*s  %-9s  %-4s  %-14s  %s\n", (int)wname, "FIELD", (int)wtype, "TYPE", "REQ",
            "MAX", "ALLOWED", "MEANING");
+    /* REQ "tolerated": required by the reference, accepted absent; ALLOWED "...|*": other
+     * values accepted too (docs/decisions.md) */
     for (size_t i = 0; i < s->nfields; i++) {
         const struct plk_field *f = &s->fields[i];
         char max[8] = "-";
         if (f->max_len)
             snprintf(max, sizeof max, "%u", (unsigned)f->max_len);
-        printf("%-*s  %-*s  %-3s  %-4s  %-14s  %s\n", (int)wname, f->name, (int)wtype,
-               plk_field_type_name(f->type), f->required ? "yes" : "no", max,
-               f->allowed ? f->allowed : "-", f->meaning ? f->meaning : "");
+        char allowed[160];
+        snprintf(allowed, sizeof allowed, "%s%s", f->allowed ? f->allowed : "-",
+                 (f->flags & PLK_FIELD_OPEN_ENUM) ? "|*" : "");
+        printf("%-*s  %-*s  %-9s  %-4s  %-14s  %s\n", (int)wname, f->name, (int)wtype,
+               plk_field_type_name(f->type), required_word(f), max, allowed,
+               f->meaning ? f->meaning : "");
     }
     return CLI_OK;
 }
@@ -166,10 +179,13 @@ static json_t *row_json(const struct plk_service *s)
                 json_array_append_new(allowed, json_string(p));
             free(copy);
         }
-        json_array_append_new(fields, json_pack("{s:s, s:s, s:b, s:i, s:o, s:s}", "name", f->name,
-                                                "type", plk_field_type_name(f->type), "required",
-                                                f->required, "max_len", (int)f->max_len, "allowed",
-                                                allowed, "meaning", f->meaning ? f->meaning : ""));
+        json_array_append_new(fields, json_pack("{s:s, s:s, s:b, s:b, s:i, s:o, s:b, s:s}", "name",
+                                                f->name, "type", plk_field_type_name(f->type),
+                                                "required", f->required, "absent_ok",
+                                                (f->flags & PLK_FIELD_ABSENT_OK) != 0, "max_len",
+                                                (int)f->max_len, "allowed", allowed, "open_enum",
+                                                (f->flags & PLK_FIELD_OPEN_ENUM) != 0, "meaning",
+                                                f->meaning ? f->meaning : ""));
     }
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O}", "id", s->id, "section",
                   s->section, "direction", plk_direction_name(s->dir), "path", s->path, "url_path",
@@ -263,11 +279,14 @@ static void md_row(const struct plk_service *s)
     for (size_t i = 0; i < s->nfields; i++) {
         const struct plk_field *f = &s->fields[i];
         printf("| `%s` | %s | %s | ", f->name, plk_field_type_name(f->type),
-               f->required ? "yes" : "no");
+               f->required ? (f->flags & PLK_FIELD_ABSENT_OK) ? "yes (accepted absent)" : "yes"
+                           : "no");
         if (f->max_len)
             printf("%u", (unsigned)f->max_len);
         printf(" | ");
         md_allowed(f->allowed);
+        if (f->flags & PLK_FIELD_OPEN_ENUM)
+            printf(", others accepted as sent");
         printf(" | ");
         md_cell(f->meaning);
         printf(" |\n");

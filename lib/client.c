@@ -337,6 +337,18 @@ static void field_detail(struct plk_client_request *rq, enum plk_status st,
         snprintf(rq->detail, sizeof rq->detail, "%sfield \"%s\" must be one of %s", where, name,
                  f && f->allowed ? f->allowed : "?");
         break;
+    case PLK_E_FIELD_RANGE:
+        if (f && f->allowed)
+            snprintf(rq->detail, sizeof rq->detail, "%sfield \"%s\" must be one of %s", where, name,
+                     f->allowed);
+        else
+            snprintf(rq->detail, sizeof rq->detail,
+                     "%sfield \"%s\" is out of range (at most %u digits)", where, name,
+                     f ? (unsigned)f->max_len : 0u);
+        break;
+    case PLK_E_FIELD_NUL:
+        snprintf(rq->detail, sizeof rq->detail, "%sfield \"%s\" holds U+0000", where, name);
+        break;
     case PLK_E_DATA_NOT_OBJECT:
         snprintf(rq->detail, sizeof rq->detail, "%sdata must be a JSON object", where);
         break;

@@ -66,7 +66,8 @@ static enum plk_status scan(struct plk_envelope *env, const char *text, size_t l
         return st;
     if ((st = envelope_scan_text(env, text, len, sc)) == PLK_OK)
         return PLK_OK;
-    if (st != PLK_E_NOMEM) {
+    if (st != PLK_E_NOMEM && st != PLK_E_FIELD_NUL) { /* jansson would take a NUL name for
+                                                        bad JSON: the scan's reason is exact */
         enum plk_status jst = decode(env, text, len, &v);
         if (jst != PLK_OK)
             return jst;
@@ -122,8 +123,9 @@ const json_t *plk_envelope_data(struct plk_envelope *env)
     return env->data;
 }
 
-int plk_envelope_member(struct plk_envelope *env, const char *name, struct plk_value *out,
-                        char buf[32])
+/* data's own member `name`, from the view or the tree; 0 when absent. */
+static int data_member(struct plk_envelope *env, const char *name, struct plk_value *out,
+                       char buf[32])
 {
     const json_t *data, *v;
 
@@ -140,6 +142,27 @@ int plk_envelope_member(struct plk_envelope *env, const char *name, struct plk_v
         return 0;
     plk_value_of_json(v, out, buf);
     return 1;
+}
+
+int plk_envelope_member(struct plk_envelope *env, const char *name, struct plk_value *out,
+                        char buf[32])
+{
+    int found = data_member(env, name, out, buf);
+
+    if (found && out->kind != PLK_K_NULL)
+        return 1;
+    /* spec 1.4: union_id at the top level, in data, or both - data means the same either
+     * way, so the envelope's (normalised, agreed) union_id stands in for an absent one */
+    if (env->union_id[0] && strcmp(name, "union_id") == 0) {
+        memset(out, 0, sizeof *out);
+        out->kind = PLK_K_INT;
+        out->text = env->union_id;
+        out->len = strlen(env->union_id);
+        out->i = strtoll(env->union_id, NULL, 10);
+        out->d = (double)out->i;
+        return 1;
+    }
+    return found; /* absent, or null */
 }
 
 /* --- the envelope's own members --------------------------------------------------------- */
@@ -197,7 +220,7 @@ static enum plk_status read_union_id(struct plk_envelope *env, const struct enve
         set_detail(env, "top-level union_id is not a positive integer");
         return PLK_E_BAD_UNION_ID;
     }
-    if (plk_envelope_member(env, "union_id", &vd, buf) && vd.kind != PLK_K_NULL &&
+    if (data_member(env, "union_id", &vd, buf) && vd.kind != PLK_K_NULL &&
         plk_union_id_of(&vd, in) != PLK_OK) {
         set_detail(env, "data.union_id is not a positive integer");
         return PLK_E_BAD_UNION_ID;
@@ -236,7 +259,7 @@ static const char *read_service_name(struct plk_envelope *env, const struct enve
     struct plk_value v;
     char buf[32];
 
-    if (plk_envelope_member(env, "service_name", &v, buf) && v.kind == PLK_K_STR)
+    if (data_member(env, "service_name", &v, buf) && v.kind == PLK_K_STR)
         return v.text;
     if (sc->has_service_name && sc->service_name.kind == PLK_K_STR)
         return sc->service_name.text;

@@ -165,6 +165,22 @@ struct cursor {
     }
 };
 
+/* Does the JSON text escape U+0000 (\u0000) anywhere? The text is valid JSON, so every
+ * backslash starts an escape, and skipping the escaped character keeps "\\u0000" apart. */
+bool has_nul_escape(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while ((p = static_cast<const char *>(std::memchr(p, '\\', static_cast<size_t>(end - p)))) !=
+           nullptr) {
+        if (end - p >= 6 && std::memcmp(p + 1, "u0000", 5) == 0)
+            return true;
+        p += 2;
+        if (p >= end)
+            break;
+    }
+    return false;
+}
+
 /* --- the pass ---------------------------------------------------------------------------- */
 
 enum class top_key { other, data, sign, union_id, service_name };
@@ -172,12 +188,22 @@ enum class top_key { other, data, sign, union_id, service_name };
 struct pass {
     plk_envelope *env;
     struct envelope_scan *out;
+    bool escapes; /* the text has a backslash: only then can a string hold U+0000 */
     enum plk_status st = PLK_OK;
 
     bool stop(enum plk_status s, const char *what)
     {
         st = s;
         std::snprintf(out->detail, sizeof out->detail, "%s", what);
+        return false;
+    }
+
+    /* U+0000 in the value of `scope``name` (or in a member name): refused, naming where. */
+    bool stop_nul(const char *scope, std::string_view name, const char *what = "")
+    {
+        st = PLK_E_FIELD_NUL;
+        std::snprintf(out->detail, sizeof out->detail, "%s%s%.*s", what, scope,
+                      static_cast<int>(name.size() < 64 ? name.size() : 64), name.data());
         return false;
     }
 
@@ -229,8 +255,10 @@ struct pass {
     }
 
     /* A value into v (nullptr: checked, not kept). Containers get their kind and raw span;
-     * only jansson checks inside them, so they set needs_tree. */
-    bool value(simdjson::dom::element e, const char *raw, size_t len, plk_value *v)
+     * only jansson checks inside them, so they set needs_tree, but a U+0000 anywhere inside
+     * is refused here. scope and name say where the value stands, for the error detail. */
+    bool value(simdjson::dom::element e, const char *raw, size_t len, plk_value *v,
+               const char *scope, std::string_view name)
     {
         plk_value tmp;
         bool kept = v != nullptr;
@@ -262,6 +290,8 @@ struct pass {
             std::string_view s;
             if (e.get_string().get(s))
                 return stop(PLK_E_NOT_JSON, "unreadable value");
+            if (escapes && std::memchr(s.data(), '\0', s.size()) != nullptr)
+                return stop_nul(scope, name);
             v->kind = PLK_K_STR;
             if (kept && (v->text = keep(s.data(), s.size())) == nullptr)
                 return stop(PLK_E_NOMEM, "out of memory");
@@ -274,6 +304,8 @@ struct pass {
             v->text = raw;
             v->len = len;
             out->needs_tree = 1;
+            if (escapes && has_nul_escape(raw, len))
+                return stop_nul(scope, name);
             return true;
         }
         return stop(PLK_E_NOT_JSON, "unknown value");
@@ -295,7 +327,7 @@ struct pass {
             size_t n = static_cast<size_t>(c.t + c.i - at);
             c.next();
             if (!name_ok(field.key))
-                return stop(PLK_E_NOT_JSON, "NUL byte in object key not supported");
+                return stop_nul("data.", field.key, "member name ");
             for (unsigned i = 0; i < env->nmembers; i++)
                 if (env->members[i].name_len == field.key.size() &&
                     std::memcmp(env->members[i].name, field.key.data(), field.key.size()) == 0)
@@ -303,7 +335,7 @@ struct pass {
             if (env->nmembers == PLK_ENV_MEMBERS) {
                 out->overflow = 1;
                 out->needs_tree = 1; /* jansson checks the rest for repeats */
-                if (!value(field.value, at, n, nullptr))
+                if (!value(field.value, at, n, nullptr, "data.", field.key))
                     return false;
                 continue;
             }
@@ -312,7 +344,7 @@ struct pass {
                 return stop(PLK_E_NOMEM, "out of memory");
             m->name_len = field.key.size();
             env->nmembers++;
-            if (!value(field.value, at, n, &m->v))
+            if (!value(field.value, at, n, &m->v, "data.", field.key))
                 return false;
         }
         c.i++; /* '}' */
@@ -338,12 +370,12 @@ struct pass {
         const char *names[TOP_NAMES]; /* not cleared: filled up to nnames */
         size_t name_lens[TOP_NAMES];
         unsigned nnames = 0;
-        cursor c{text, len, 0, std::memchr(text, '\\', len) != nullptr};
+        cursor c{text, len, 0, escapes};
         c.ws();
         c.enter();
         for (auto field : obj) {
             if (!name_ok(field.key))
-                return stop(PLK_E_NOT_JSON, "NUL byte in object key not supported");
+                return stop_nul("", field.key, "member name ");
             for (unsigned i = 0; i < nnames; i++)
                 if (name_lens[i] == field.key.size() &&
                     std::memcmp(names[i], field.key.data(), field.key.size()) == 0)
@@ -389,6 +421,8 @@ struct pass {
             case top_key::data: /* an array or a scalar (an object was read above) */
                 out->has_data = 1;
                 if (field.value.is_array()) {
+                    if (escapes && has_nul_escape(at, n))
+                        return stop_nul("", field.key);
                     out->data_kind = PLK_K_ARR;
                     out->data_text = at;
                     out->data_len = n;
@@ -400,7 +434,7 @@ struct pass {
             case top_key::other:
                 break;
             }
-            if (!value(field.value, at, n, v))
+            if (!value(field.value, at, n, v, "", field.key))
                 return false;
         }
         return true;
@@ -454,7 +488,7 @@ extern "C" enum plk_status envelope_scan_text(struct plk_envelope *env, const ch
 {
     simdjson::dom::parser *parser = thread_parser(len);
     simdjson::dom::element root;
-    pass p{env, out};
+    pass p{env, out, std::memchr(text, '\\', len) != nullptr};
 
     std::memset(out, 0, offsetof(struct envelope_scan, root_string));
     out->detail[0] = '\0';
@@ -489,7 +523,7 @@ extern "C" enum plk_status envelope_scan_text(struct plk_envelope *env, const ch
             const char *at;
             size_t n;
             trim(text, len, &at, &n);
-            if (p.value(root, at, n, &out->root_string))
+            if (p.value(root, at, n, &out->root_string, "", "the body"))
                 out->root_kind = out->root_string.kind;
             break;
         }

@@ -31,16 +31,20 @@
 #define QUESTION PLK_SVC_QUESTION
 #define NO_UNION_ID PLK_SVC_NO_UNION_ID
 #define KEY_TIME_SIGN PLK_SVC_KEY_TIME_SIGN
+#define ABSENT_OK PLK_FIELD_ABSENT_OK
+#define OPEN_ENUM PLK_FIELD_OPEN_ENUM
 
 /* pass 1: one field array per service */
 #define SERVICE(id, section, dir, path, sname, flags, env, title, title_zh)                        \
     static const struct plk_field fields_##id[] = {
-#define FIELD(name, type, req, max, allowed, meaning) {name, type, req, max, allowed, meaning, 0},
+#define FIELD(name, type, req, max, allowed, meaning) {name, type, req, max, allowed, meaning, 0, 0},
 #define FIELDX(name, type, req, max, allowed, meaning, role)                                       \
-    {name, type, req, max, allowed, meaning, PLK_REPLAY_##role},
+    {name, type, req, max, allowed, meaning, PLK_REPLAY_##role, 0},
+#define FIELDF(name, type, req, max, allowed, flags, meaning)                                      \
+    {name, type, req, max, allowed, meaning, 0, flags},
 #define END(id)                                                                                    \
     {                                                                                              \
-        NULL, PLK_T_ANY, 0, 0, NULL, NULL, 0                                                       \
+        NULL, PLK_T_ANY, 0, 0, NULL, NULL, 0, 0                                                    \
     }                                                                                              \
     }                                                                                              \
     ;
@@ -48,6 +52,7 @@
 #undef SERVICE
 #undef FIELD
 #undef FIELDX
+#undef FIELDF
 #undef END
 
 /* pass 2: the table */
@@ -58,6 +63,7 @@
         title, title_zh, fields_##id, sizeof(fields_##id) / sizeof(fields_##id[0]) - 1},
 #define FIELD(name, type, req, max, allowed, meaning)
 #define FIELDX(name, type, req, max, allowed, meaning, role)
+#define FIELDF(name, type, req, max, allowed, flags, meaning)
 #define END(id)
 static struct plk_service table[] = {
 #include "services.def"
@@ -65,6 +71,7 @@ static struct plk_service table[] = {
 #undef SERVICE
 #undef FIELD
 #undef FIELDX
+#undef FIELDF
 #undef END
 
 #define NSERVICES (sizeof(table) / sizeof(table[0]))
@@ -123,6 +130,11 @@ const struct plk_field *plk_service_field(const struct plk_service *svc, const c
         if (strcmp(svc->fields[i].name, name) == 0)
             return &svc->fields[i];
     return NULL;
+}
+
+int plk_field_enforced(const struct plk_field *f)
+{
+    return f->required && !(f->flags & PLK_FIELD_ABSENT_OK);
 }
 
 const char *plk_field_type_name(enum plk_field_type t)
@@ -215,6 +227,38 @@ static int allowed_has(const char *allowed, const char *s, size_t len)
     return 0;
 }
 
+/* Decimal digits of |n|. */
+static unsigned digits_of(long long n)
+{
+    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    unsigned d = 1;
+    while (u >= 10) {
+        u /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* Does every allowed value of an integer field read as a non-negative integer? */
+static int allowed_non_negative(const char *allowed)
+{
+    for (const char *p = allowed; *p; p++)
+        if (!isdigit((unsigned char)*p) && *p != '|')
+            return 0;
+    return 1;
+}
+
+/* An integer field's range: at most max_len digits (the sign is not a character of the
+ * number), and not negative where every allowed value is a non-negative integer. */
+static enum plk_status check_int_range(const struct plk_field *f, long long n)
+{
+    if (f->max_len && digits_of(n) > f->max_len)
+        return PLK_E_FIELD_RANGE;
+    if (n < 0 && f->allowed && allowed_non_negative(f->allowed))
+        return PLK_E_FIELD_RANGE;
+    return PLK_OK;
+}
+
 static enum plk_status check_field(const struct plk_field *f, const struct plk_value *v)
 {
     char buf[64];
@@ -222,23 +266,34 @@ static enum plk_status check_field(const struct plk_field *f, const struct plk_v
     size_t len = 0;
     int has_text = scalar_text(v, buf, sizeof buf, &s, &len);
     int is_number = v->kind == PLK_K_INT || v->kind == PLK_K_REAL;
+    long long n = 0;
+    enum plk_status st;
 
+    /* U+0000 would cut the text wherever it is used as a C string: refused in any field */
+    if (v->kind == PLK_K_STR && memchr(v->text, '\0', v->len) != NULL)
+        return PLK_E_FIELD_NUL;
     switch (f->type) {
     case PLK_T_STR:
         if (v->kind != PLK_K_STR && !is_number)
             return PLK_E_FIELD_TYPE;
         break;
     case PLK_T_INT:
-        if (v->kind == PLK_K_INT)
-            break;
-        if (v->kind == PLK_K_REAL) { /* 1.0 is an integer written with a decimal point */
+        if (v->kind == PLK_K_INT) {
+            n = v->i;
+        } else if (v->kind == PLK_K_REAL) { /* 1.0 is an integer written with a decimal point */
             if (!(v->d > -9.2e18 && v->d < 9.2e18) || v->d != (double)(long long)v->d)
                 return PLK_E_FIELD_TYPE; /* a fraction, or beyond 64 bits (no cast then) */
-            break;
-        }
-        if (v->kind != PLK_K_STR || !is_int_text(s, len))
+            n = (long long)v->d;
+        } else if (v->kind == PLK_K_STR && is_int_text(s, len)) {
+            n = strtoll(s, NULL, 10);
+        } else {
             return PLK_E_FIELD_TYPE;
-        break;
+        }
+        if ((st = check_int_range(f, n)) != PLK_OK)
+            return st;
+        if (f->allowed && !(f->flags & PLK_FIELD_OPEN_ENUM) && !allowed_has(f->allowed, s, len))
+            return PLK_E_FIELD_ENUM;
+        return PLK_OK;
     case PLK_T_NUM:
         if (is_number)
             break;
@@ -256,7 +311,7 @@ static enum plk_status check_field(const struct plk_field *f, const struct plk_v
         return PLK_OK;
     if (f->max_len && utf8_chars(s, len) > f->max_len)
         return PLK_E_FIELD_TOO_LONG;
-    if (f->allowed && !allowed_has(f->allowed, s, len))
+    if (f->allowed && !(f->flags & PLK_FIELD_OPEN_ENUM) && !allowed_has(f->allowed, s, len))
         return PLK_E_FIELD_ENUM;
     return PLK_OK;
 }
@@ -274,7 +329,7 @@ static enum plk_status validate(const struct plk_service *svc, member_fn get, vo
         enum plk_status st = PLK_OK;
         if (!get(ctx, f->name, &v, buf) || v.kind == PLK_K_NULL ||
             (v.kind == PLK_K_STR && v.len == 0)) {
-            if (f->required)
+            if (plk_field_enforced(f))
                 st = PLK_E_FIELD_MISSING;
         } else {
             st = check_field(f, &v);

@@ -9,6 +9,7 @@
 struct status_text {
     const char *en;
     const char *zh;
+    const char *field_zh; /* after "字段 <name> " when the status is about one field */
 };
 
 static const struct status_text texts[PLK__STATUS_COUNT] = {
@@ -33,10 +34,10 @@ static const struct status_text texts[PLK__STATUS_COUNT] = {
     [PLK_E_UNKNOWN_VENDOR] = {"unknown vendor (union_id)", "厂商不存在"},
     [PLK_E_NO_SERVICE_NAME] = {"service_name missing", "缺少service_name"},
     [PLK_E_UNKNOWN_SERVICE] = {"unknown service", "接口不存在"},
-    [PLK_E_FIELD_MISSING] = {"required field missing", "缺少必填字段"},
-    [PLK_E_FIELD_TYPE] = {"field has the wrong type", "字段类型错误"},
-    [PLK_E_FIELD_TOO_LONG] = {"field too long", "字段超长"},
-    [PLK_E_FIELD_ENUM] = {"field value not allowed", "字段取值无效"},
+    [PLK_E_FIELD_MISSING] = {"required field missing", "缺少必填字段", "缺失"},
+    [PLK_E_FIELD_TYPE] = {"field has the wrong type", "字段类型错误", "类型错误"},
+    [PLK_E_FIELD_TOO_LONG] = {"field too long", "字段超长", "超长"},
+    [PLK_E_FIELD_ENUM] = {"field value not allowed", "字段取值无效", "取值无效"},
     [PLK_E_FOREIGN_PARK] = {"park belongs to another vendor", "无权操作该车场"},
     [PLK_E_UNKNOWN_PARK] = {"unknown park", "云平台车场不存在"},
     [PLK_E_IO] = {"I/O error", "服务器读写错误"},
@@ -60,6 +61,9 @@ static const struct status_text texts[PLK__STATUS_COUNT] = {
                           "请求时间戳超出允许范围(疑似重放)"},
     [PLK_E_BAD_REQUEST] = {"malformed HTTP request", "HTTP请求格式错误"},
     [PLK_E_HEADERS_TOO_LARGE] = {"HTTP request headers too large", "请求头过大"},
+    [PLK_E_FIELD_NUL] = {"text holds a NUL character (U+0000)", "字段含有NUL字符(\\u0000)",
+                         "含有NUL字符(\\u0000)"},
+    [PLK_E_FIELD_RANGE] = {"field value out of range", "字段取值超出范围", "超出范围"},
 };
 
 const char *plk_strerror(enum plk_status st)
@@ -74,4 +78,9 @@ const char *plk_errmsg(enum plk_status st)
     if ((unsigned)st >= PLK__STATUS_COUNT || texts[st].zh == NULL)
         return "未知错误";
     return texts[st].zh;
+}
+
+const char *plk_field_errmsg(enum plk_status st)
+{
+    return (unsigned)st < PLK__STATUS_COUNT ? texts[st].field_zh : NULL;
 }

@@ -393,6 +393,16 @@ static void field_error(char *out, size_t cap, const char *pfx, enum plk_status 
         snprintf(out, cap, "field '%s%s' must be one of %s", pfx, f->name,
                  f->allowed ? f->allowed : "?");
         break;
+    case PLK_E_FIELD_RANGE:
+        if (f->allowed)
+            snprintf(out, cap, "field '%s%s' must be one of %s", pfx, f->name, f->allowed);
+        else
+            snprintf(out, cap, "field '%s%s' has more than %u digits", pfx, f->name,
+                     (unsigned)f->max_len);
+        break;
+    case PLK_E_FIELD_NUL:
+        snprintf(out, cap, "field '%s%s' holds U+0000", pfx, f->name);
+        break;
     default:
         snprintf(out, cap, "field '%s%s': %s", pfx, f->name, detail);
         break;

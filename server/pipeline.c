@@ -165,40 +165,26 @@ static void fail(struct api_call *call, enum plk_status st, const char *detail)
     pipeline_reply(call, 0, msg);
 }
 
-/* A schema failure names the field: 字段 car_number 缺失 / 类型错误 / 超长 / 取值无效. */
+/* A schema failure names the field: 字段 car_number 缺失 / 类型错误 / 超长 / 取值无效 /
+ * 超出范围 / 含有NUL字符 (the words are lib/status.c's, plk_field_errmsg). */
 static void fail_field(struct api_call *call, enum plk_status st, const struct plk_field *f)
 {
-    const char *what;
+    const char *what = plk_field_errmsg(st);
     char *buf;
     size_t n;
 
-    switch (st) {
-    case PLK_E_FIELD_MISSING:
-        what = "缺失";
-        break;
-    case PLK_E_FIELD_TYPE:
-        what = "类型错误";
-        break;
-    case PLK_E_FIELD_TOO_LONG:
-        what = "超长";
-        break;
-    case PLK_E_FIELD_ENUM:
-        what = "取值无效";
-        break;
-    default:
+    if (what == NULL || f == NULL) {
         fail(call, st, NULL);
         return;
     }
-    if (f == NULL) {
-        fail(call, st, NULL);
-        return;
-    }
-    n = strlen(f->name) + strlen(what) + 64;
+    n = strlen(f->name) + strlen(what) + 96;
     buf = pipeline_alloc(call, n);
     if (st == PLK_E_FIELD_TOO_LONG)
-        snprintf(buf, n, "字段 %s 超长(最多%u个字符)", f->name, (unsigned)f->max_len);
-    else if (st == PLK_E_FIELD_ENUM && f->allowed)
-        snprintf(buf, n, "字段 %s 取值无效(可选 %.32s)", f->name, f->allowed);
+        snprintf(buf, n, "字段 %s %s(最多%u个字符)", f->name, what, (unsigned)f->max_len);
+    else if ((st == PLK_E_FIELD_ENUM || st == PLK_E_FIELD_RANGE) && f->allowed)
+        snprintf(buf, n, "字段 %s %s(可选 %.32s)", f->name, what, f->allowed);
+    else if (st == PLK_E_FIELD_RANGE)
+        snprintf(buf, n, "字段 %s %s(最多%u位数字)", f->name, what, (unsigned)f->max_len);
     else
         snprintf(buf, n, "字段 %s %s", f->name, what);
     pipeline_reply(call, 0, buf);

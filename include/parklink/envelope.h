@@ -4,7 +4,8 @@
  * object (double encoding, DESIGN decision 3). Parsing locates the exact byte span of the
  * `data` value as received - the text the signature covers - and never re-serialises it.
  * `union_id` may stand at the top level, inside `data`, or both (then they must agree).
- * One strict pass with simdjson (valid UTF-8, no duplicate member names, exact grammar) finds the
+ * One strict pass with simdjson (valid UTF-8, no duplicate member names, exact grammar, no
+ * U+0000 in any string at any depth: PLK_E_FIELD_NUL names where) finds the
  * span and reads the envelope's own members and the direct members of `data` into a flat view
  * (struct plk_value) without building a tree; jansson builds the json_t tree when a caller
  * wants one - at once by default, or only when asked (PLK_ENV_LAZY, the server's hot path). */
@@ -89,7 +90,9 @@ const json_t *plk_envelope_data(struct plk_envelope *env);
 
 /* A direct member of `data` by name, from the flat view (or from the tree when data is not
  * flat). Returns 0 when absent. *out stays valid while env is; `buf` (>= 32 bytes) holds the
- * text of a number taken from a tree. */
+ * text of a number taken from a tree. `union_id` absent (or null) in data is the envelope's
+ * top-level one (an integer), so every reader and the validator see data as spec 1.4 means
+ * it; the tree (plk_envelope_data) holds only what was sent. */
 int plk_envelope_member(struct plk_envelope *env, const char *name, struct plk_value *out,
                         char buf[32]);
 

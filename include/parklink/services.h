@@ -27,15 +27,28 @@ enum plk_replay_role {
     PLK_REPLAY_TIME,  /* a unix time, seconds or milliseconds: too old or too new is a replay */
 };
 
+/* How strictly a field is held to the reference's table, where real traffic differs
+ * (docs/decisions.md "Fields real clients omit, values they invent"). */
+enum plk_field_flags {
+    PLK_FIELD_ABSENT_OK = 1 << 0, /* required by the reference, accepted when absent: the
+                                     handler has a default (never money, ids or keys) */
+    PLK_FIELD_OPEN_ENUM = 1 << 1, /* values beyond `allowed` are accepted and kept as sent */
+};
+
 struct plk_field {
     const char *name;
     enum plk_field_type type;
-    unsigned char required;   /* 1: must be present and not null */
-    unsigned short max_len;   /* max characters of the text form (UTF-8 code points); 0 = none */
+    unsigned char required;   /* 1: the reference requires it (present, not null, not "") */
+    unsigned short max_len;   /* max characters of the text form (UTF-8 code points); an
+                                 integer's digits, sign not counted; 0 = none */
     const char *allowed;      /* "0|1|2": allowed values (text form), or NULL */
     const char *meaning;      /* one-line English description */
     unsigned char replay;     /* enum plk_replay_role (FIELDX rows of services.def) */
+    unsigned char flags;      /* enum plk_field_flags */
 };
+
+/* Is the field refused when absent (required and not PLK_FIELD_ABSENT_OK)? */
+int plk_field_enforced(const struct plk_field *f);
 
 enum plk_direction {
     PLK_DIR_V2P,      /* vendor calls the platform: parklinkd serves it */
@@ -85,15 +98,17 @@ const struct plk_service *plk_service_by_path(const char *path, size_t len);
 const struct plk_service *plk_service_by_name(const char *service_name, enum plk_direction dir);
 const struct plk_field *plk_service_field(const struct plk_service *svc, const char *name);
 
-/* Check `data` against the service's field schema: required fields present and not null,
- * types, max lengths, allowed values. Unknown extra members are accepted (the reference's
- * own examples misspell fields). On failure *bad (if not NULL) names the first offending
- * field. */
+/* Check `data` against the service's field schema: required fields present and not null
+ * (unless PLK_FIELD_ABSENT_OK), types, max lengths, integer ranges, allowed values (unless
+ * PLK_FIELD_OPEN_ENUM), no U+0000 in any text. Unknown extra members are accepted (the
+ * reference's own examples misspell fields). On failure *bad (if not NULL) names the first
+ * offending field. */
 enum plk_status plk_service_validate(const struct plk_service *svc, const json_t *data,
                                      const struct plk_field **bad);
 
 /* The same checks over a parsed envelope's data, from its flat view when it has one (no tree
- * is built for flat data). */
+ * is built for flat data). data's union_id is the envelope's when it stands only at the top
+ * (plk_envelope_member). */
 enum plk_status plk_service_validate_envelope(const struct plk_service *svc,
                                               struct plk_envelope *env,
                                               const struct plk_field **bad);

@@ -45,6 +45,8 @@ enum plk_status {
     PLK_E_STALE_TIME,         /* a request's timestamp is outside the replay window */
     PLK_E_BAD_REQUEST,        /* the HTTP request itself is malformed (framing, encoding) */
     PLK_E_HEADERS_TOO_LARGE,  /* the HTTP request head is over the server's limit */
+    PLK_E_FIELD_NUL,          /* a text holds U+0000 (\u0000), which would cut it short */
+    PLK_E_FIELD_RANGE,        /* an integer field's value is outside its range */
     PLK__STATUS_COUNT
 };
 
@@ -53,5 +55,9 @@ const char *plk_strerror(enum plk_status st);
 
 /* Stable Chinese `errmsg` text for a reply carrying this status. Never NULL. */
 const char *plk_errmsg(enum plk_status st);
+
+/* The words after a field's name for a schema failure (PLK_E_FIELD_*): "缺失" in
+ * "字段 car_number 缺失". NULL for statuses that are not about one field. */
+const char *plk_field_errmsg(enum plk_status st);
 
 #endif

@@ -215,7 +215,7 @@ enum api_result api_orders_exit(struct api_call *call)
 {
     struct exit_job *j;
     char plate[REGISTRY_PLATE_MAX + 1];
-    int64_t in_time = 0, out_time = 0, empty = 0, color = -1, total = 0, reduce = -1;
+    int64_t in_time = 0, out_time = 0, empty = -1, color = -1, total = 0, reduce = -1;
     int64_t derate = -1, report = -1;
     const char *pay_type;
 
@@ -230,7 +230,10 @@ enum api_result api_orders_exit(struct api_call *call)
     if (in_time > 0 && out_time < in_time)
         return api_refuse(call, "%s(out_time %lld < in_time %lld)", MSG_EXIT_BEFORE_ENTRY,
                           (long long)out_time, (long long)in_time);
-    pay_type = json_string_value(json_object_get(call->env.data, "pay_type"));
+    /* an open enum (lib/services.def): any text the schema let through, a number as its
+     * digits; what is not wallet/sweepcode/escape settles as a non-electronic exit */
+    if ((pay_type = api_text(call, "pay_type")) == NULL)
+        return api_refuse(call, "字段 pay_type %s", plk_field_errmsg(PLK_E_FIELD_MISSING));
     if (strcmp(pay_type, "sweepcode") == 0 && api_text(call, "auth_code") == NULL)
         return api_refuse(call, "字段 auth_code 缺失(pay_type 为 sweepcode 时必填)");
 

@@ -30,11 +30,12 @@ static int history_row(void *arg, const struct store_order *o)
     char money[32];
 
     api_money_text(o->total_fen, money);
-    json_array_append_new(
-        arg, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "car_number", o->car_number,
-                       "in_time", (json_int_t)o->in_time, "out_time", (json_int_t)o->out_time,
-                       "money", money, "union_name", o->union_name, "park_name", o->park_name,
-                       "trade_no", o->trade_no, "order_id", o->order_id, "park_id", o->park_id));
+    json_array_append_new(arg, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "car_number",
+                                         o->car_number, "in_time", (json_int_t)o->in_time,
+                                         "out_time", (json_int_t)o->out_time, "money", money,
+                                         "union_name", o->union_name, "park_name", o->park_name,
+                                         "trade_no", o->trade_no, "order_id", o->order_id,
+                                         "park_id", o->park_id, "pay_type", o->pay_type));
     return 0;
 }
 

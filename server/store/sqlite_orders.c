@@ -633,7 +633,7 @@ sqlite3_stmt *store_sqlite_tx_stmt(struct store_tx *tx, const char *sql)
 struct order_key {
     int64_t id, in_time, out_time, total_fen, paid_fen;
     int state, color;
-    char pay_type[16];
+    char pay_type[136]; /* 32 characters of UTF-8 (the 3.2 row's max) */
     char car_number[STORE_PLATE_MAX + 1];
 };
 
@@ -771,12 +771,19 @@ out:
     return leave(t, r);
 }
 
+/* Is the money of this way of paying electronic (counted when it arrives)? Every other
+ * pay_type - cash, and values the reference does not list - is in the booth's hands. */
+static int electronic(const char *pay_type)
+{
+    return strcmp(pay_type, "wallet") == 0 || strcmp(pay_type, "sweepcode") == 0;
+}
+
 /* What closing an order with this exit makes of it. */
 static int exit_state(const struct store_exit *x)
 {
     if (strcmp(x->pay_type, "escape") == 0)
         return STORE_ORDER_ESCAPED;
-    if (strcmp(x->pay_type, "cash") == 0 || x->total_fen == 0)
+    if (!electronic(x->pay_type) || x->total_fen == 0)
         return STORE_ORDER_SETTLED;
     return STORE_ORDER_PAYING; /* wallet, sweepcode: the money is not in yet */
 }
@@ -913,7 +920,10 @@ static enum store_result op_order_correct(struct store_tx *tx, const struct stor
     outt = times && c->out_time > 0 ? c->out_time : k.out_time;
     total = times && c->total_fen >= 0 ? c->total_fen : k.total_fen;
     /* cash is what the booth reports; electronic payments stay as they came in */
-    paid = strcmp(k.pay_type, "cash") == 0 && k.state == STORE_ORDER_SETTLED ? total : k.paid_fen;
+    paid = !electronic(k.pay_type) && strcmp(k.pay_type, "escape") != 0 &&
+                   k.state == STORE_ORDER_SETTLED
+               ? total
+               : k.paid_fen;
     if (outt != 0 && outt < in) {
         *out = STORE_CORRECT_TIMES;
         goto out;

@@ -56,8 +56,9 @@ struct store_exit {
     int color;              /* 0-7, -1 absent */
     int64_t in_time;        /* 0 absent */
     int64_t out_time;
-    const char *pay_type; /* "cash" | "wallet" | "sweepcode" | "escape" */
-    int64_t empty_plot;
+    const char *pay_type; /* "cash" | "wallet" | "sweepcode" | "escape", or any other text
+                             (kept as sent; settles like cash) */
+    int64_t empty_plot;   /* -1 absent: the park's count is left as it was */
     int64_t total_fen;
     const char *auth_code;
     const char *remark; /* JSON text of the remark value */

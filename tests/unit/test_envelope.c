@@ -423,10 +423,10 @@ static void test_strict_corners(void **state)
         {"{\"data\":{\"a\":\"\xed\xa0\x80\"},\"union_id\":1,\"sign\":"
          "\"A72EA179B90F93A03B5C26C2D013E606\"}",
          PLK_E_BAD_UTF8},
-        /* \u0000 in a member name */
+        /* \u0000 in a member name: refused as a NUL like in any text */
         {"{\"data\":{\"a\\u0000\":1},\"union_id\":1,\"sign\":"
          "\"A72EA179B90F93A03B5C26C2D013E606\"}",
-         PLK_E_NOT_JSON},
+         PLK_E_FIELD_NUL},
         /* repeated names at each depth */
         {"{\"data\":{\"a\":1,\"a\":2},\"union_id\":1,\"sign\":"
          "\"A72EA179B90F93A03B5C26C2D013E606\"}",
@@ -490,6 +490,137 @@ static void test_validate_envelope_matches_tree(void **state)
     }
 }
 
+/* Issue 11: U+0000 in any text the envelope reads is refused, naming where, in the flat view
+ * (park_check's path), beyond it, in nested containers, at the top, in a double-encoded body,
+ * eager and lazy alike. "\\u0000" (an escaped backslash before u0000) is no NUL. */
+static void test_nul_refused_everywhere(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *where; /* in env.detail; NULL: accepted */
+    } cases[] = {
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+         "\"car_number\":\"\\u0000京BL001\"}}",
+         "data.car_number"},
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+         "\"order_id\":\"U6\\u0000X\"}}",
+         "data.order_id"},
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+         "\"car_number\":\"\\u0000\"}}",
+         "data.car_number"},
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+         "\"remark\":{\"pay_channel\":\"1\\u0000\"}}}",
+         "data.remark"},
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+         "\"items\":[{\"k\\u0000\":1}]}}",
+         "data.items"},
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"token\":\"t\\u0000\","
+         "\"data\":{}}",
+         "token"},
+        {"{\"union_id\":\"1\\u0000\",\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{}}",
+         "union_id"},
+        {"\"{\\\"union_id\\\":1,\\\"sign\\\":\\\"A72EA179B90F93A03B5C26C2D013E606\\\","
+         "\\\"data\\\":{\\\"car_number\\\":\\\"\\\\u0000A\\\"}}\"",
+         "data.car_number"},
+        {"{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+         "\"car_number\":\"a\\\\u0000\"}}",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (unsigned lazy = 0; lazy <= PLK_ENV_LAZY; lazy += PLK_ENV_LAZY) {
+            struct plk_envelope env;
+            enum plk_status st = parse(&env, cases[i].body, lazy);
+            enum plk_status want = cases[i].where ? PLK_E_FIELD_NUL : PLK_OK;
+            if (st != want)
+                fail_msg("case %zu (%s): %s (%s), want %s", i, lazy ? "lazy" : "eager",
+                         plk_strerror(st), env.detail, plk_strerror(want));
+            if (cases[i].where && strstr(env.detail, cases[i].where) == NULL)
+                fail_msg("case %zu: detail '%s' does not name %s", i, env.detail, cases[i].where);
+            plk_envelope_cleanup(&env);
+        }
+    assert_non_null(strstr(plk_errmsg(PLK_E_FIELD_NUL), "NUL"));
+}
+
+/* Issue 11: 48 members fill the flat view; a NUL in the 49th (read past the view) is refused
+ * too. */
+static void test_nul_beyond_the_view(void **state)
+{
+    char body[4096];
+    size_t n = (size_t)snprintf(body, sizeof body,
+                                "{\"union_id\":1,\"sign\":"
+                                "\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{");
+    for (int i = 0; i < PLK_ENV_MEMBERS; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "\"m%d\":%d,", i, i);
+    snprintf(body + n, sizeof body - n, "\"last\":\"x\\u0000\"}}");
+    for (unsigned lazy = 0; lazy <= PLK_ENV_LAZY; lazy += PLK_ENV_LAZY) {
+        struct plk_envelope env;
+        assert_int_equal(parse(&env, body, lazy), PLK_E_FIELD_NUL);
+        assert_non_null(strstr(env.detail, "data.last"));
+        plk_envelope_cleanup(&env);
+    }
+}
+
+/* Issue 11: union_id only at the top level is data's union_id for every reader of the view
+ * (and so for the validator); when data has one it is data's own; null in data counts as
+ * absent. */
+static void test_top_union_id_is_datas(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"union_id\":200002,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+        "\"park_id\":\"20003\",\"service_name\":\"park_check\",\"car_number\":\"A1\"}}",
+        "{\"union_id\":\"0200002\",\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+        "\"park_id\":\"20003\",\"union_id\":null,\"service_name\":\"park_check\","
+        "\"car_number\":\"A1\"}}",
+        "{\"union_id\":200002,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+        "\"park_id\":\"20003\",\"service_name\":\"park_check\",\"car_number\":\"A1\","
+        "\"nested\":{\"a\":[1]}}}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        for (unsigned lazy = 0; lazy <= PLK_ENV_LAZY; lazy += PLK_ENV_LAZY) {
+            struct plk_envelope env;
+            struct plk_value v;
+            const struct plk_field *bad = NULL;
+            char buf[32];
+            assert_int_equal(parse(&env, bodies[i], lazy), PLK_OK);
+            assert_true(plk_envelope_member(&env, "union_id", &v, buf));
+            assert_int_equal(v.kind, PLK_K_INT);
+            assert_int_equal(v.i, 200002);
+            assert_int_equal(v.len, 6);
+            assert_memory_equal(v.text, "200002", 6);
+            enum plk_status st =
+                plk_service_validate_envelope(plk_service_by_id("park_check"), &env, &bad);
+            if (st != PLK_OK)
+                fail_msg("body %zu: %s (field %s)", i, plk_strerror(st), bad ? bad->name : "-");
+            plk_envelope_cleanup(&env);
+        }
+    /* data's own union_id, when it has one, is what the view gives */
+    struct plk_envelope env;
+    struct plk_value v;
+    char buf[32];
+    assert_int_equal(parse(&env,
+                           "{\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{"
+                           "\"union_id\":\"007\"}}",
+                           PLK_ENV_LAZY),
+                     PLK_OK);
+    assert_true(plk_envelope_member(&env, "union_id", &v, buf));
+    assert_int_equal(v.kind, PLK_K_STR);
+    assert_string_equal(v.text, "007");
+    plk_envelope_cleanup(&env);
+    /* neither place: still absent */
+    assert_int_equal(parse(&env, "{\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\",\"data\":{}}",
+                           PLK_ENV_LAZY | PLK_ENV_UNION_ID_OPTIONAL),
+                     PLK_OK);
+    assert_false(plk_envelope_member(&env, "union_id", &v, buf));
+    plk_envelope_cleanup(&env);
+    /* both, disagreeing: refused as before */
+    assert_int_equal(parse(&env,
+                           "{\"union_id\":1,\"sign\":\"A72EA179B90F93A03B5C26C2D013E606\","
+                           "\"data\":{\"union_id\":2}}",
+                           PLK_ENV_LAZY),
+                     PLK_E_UNION_ID_CONFLICT);
+    plk_envelope_cleanup(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +639,9 @@ int main(void)
         cmocka_unit_test(test_lazy_escapes_and_spaces),
         cmocka_unit_test(test_strict_corners),
         cmocka_unit_test(test_validate_envelope_matches_tree),
+        cmocka_unit_test(test_nul_refused_everywhere),
+        cmocka_unit_test(test_nul_beyond_the_view),
+        cmocka_unit_test(test_top_union_id_is_datas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
