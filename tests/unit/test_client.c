@@ -23,22 +23,22 @@
 #define KEY "EA2D90FEEF1E9F8E"
 
 static const struct plk_field check_fields[] = {
-    {"union_id", PLK_T_INT, 1, 20, NULL, "vendor id", 0},
-    {"park_id", PLK_T_STR, 1, 64, NULL, "car-park id", 0},
-    {"service_name", PLK_T_STR, 1, 64, "park_check", "interface name", 0},
-    {"car_number", PLK_T_STR, 1, 16, NULL, "plate", 0},
-    {"license_color", PLK_T_INT, 0, 1, "0|1|2|3|4|5|6|7", "plate colour", 0},
+    {"union_id", PLK_T_INT, 1, 20, NULL, "vendor id", 0, 0},
+    {"park_id", PLK_T_STR, 1, 64, NULL, "car-park id", 0, 0},
+    {"service_name", PLK_T_STR, 1, 64, "park_check", "interface name", 0, 0},
+    {"car_number", PLK_T_STR, 1, 16, NULL, "plate", 0, 0},
+    {"license_color", PLK_T_INT, 0, 1, "0|1|2|3|4|5|6|7", "plate colour", 0, 0},
 };
 static const struct plk_field order_fields[] = {
-    {"park_id", PLK_T_STR, 1, 64, NULL, "car-park id", 0},
-    {"order_id", PLK_T_STR, 1, 64, NULL, "order id", 0},
+    {"park_id", PLK_T_STR, 1, 64, NULL, "car-park id", 0, 0},
+    {"order_id", PLK_T_STR, 1, 64, NULL, "order id", 0, 0},
 };
 static const struct plk_field legacy_fields[] = {
-    {"park_id", PLK_T_STR, 1, 64, NULL, "car-park id", 0},
-    {"union_id", PLK_T_INT, 1, 20, NULL, "vendor id", 0},
+    {"park_id", PLK_T_STR, 1, 64, NULL, "car-park id", 0, 0},
+    {"union_id", PLK_T_INT, 1, 20, NULL, "vendor id", 0, 0},
 };
 static const struct plk_field people_fields[] = {
-    {"name", PLK_T_STR, 1, 32, NULL, "person", 0},
+    {"name", PLK_T_STR, 1, 32, NULL, "person", 0, 0},
 };
 
 /* A synthetic row; the title is the id. */
