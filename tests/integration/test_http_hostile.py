@@ -16,18 +16,9 @@ import urllib.parse
 
 from harness import ADMIN_TOKEN, ServerTestCase
 
-UKEY = "EA2D90FEEF1E9F8E"
-UNION_ID = 200002
-PARK = "20003"
+from test_http import PARK, UKEY, UNION_ID, seed  # the same vendor and park
+
 TOKEN = ADMIN_TOKEN.encode()
-
-
-def seed(srv):
-    r = srv.admin("POST", "/vendors", {"union_id": UNION_ID, "ukey": UKEY, "name": "vendor A"})
-    assert r.status in (200, 201), r
-    r = srv.admin("POST", "/parks", {"park_id": PARK, "union_id": UNION_ID, "name": "park A",
-                                     "total_plot": 100, "empty_plot": 50, "policy": "open"})
-    assert r.status in (200, 201), r
 
 
 def replies(data):
