@@ -1,10 +1,14 @@
-/* store.h - the durable state of parklinkd behind one vtable (struct store_ops).
+/* store.h - the durable state of parklinkd: one database, sessions on it, and the catalog.
  *
  * Everything above this interface (registry, admin, handlers) speaks in the row structs and
- * result codes below and never in SQL; a backend (sqlite.c today, pg.c later) fills in the
- * ops. Each op is its own transaction unless it says otherwise. Every write bumps one global
- * revision; rows of the plate tables carry the revision that last wrote them and deletions
- * leave a tombstone, so the registry can load only what changed (store_load with since_rev). */
+ * result codes below and never in SQL. A database (struct store) is opened once per process
+ * from a URI that picks its engine (SQLite or PostgreSQL, engine.h); every thread that
+ * touches it opens a session of its own (one connection), and every store operation, in this
+ * header and in store_orders.h / store_outbox.h, takes that session as its first argument.
+ * An op called inside store_begin .. store_commit joins that transaction; called outside one
+ * it runs in a transaction of its own. Every write to vendors, parks or a plate table bumps
+ * one global revision; plate rows carry the revision that last wrote them and deletions leave
+ * a tombstone, so the registry can load only what changed (store_load with since_rev). */
 #ifndef PARKLINK_STORE_H
 #define PARKLINK_STORE_H
 
@@ -136,108 +140,136 @@ struct store_load_cbs {
     int (*tombstone)(void *arg, enum store_kind kind, int64_t id);
 };
 
-struct store;
-struct store_order_ops;
+/* ---- the database and its sessions ---- */
 
-struct store_ops {
-    const char *name; /* "sqlite", "postgresql" */
+struct store;         /* an open database: its engine and URI; shared by every thread */
+struct store_session; /* one connection to it, used by one thread at a time */
 
-    /* MUST release everything the store holds; the store pointer is dead afterwards. */
-    void (*close)(struct store *st);
-
-    /* Vendors, keyed by union_id. put MUST honour mode; on STORE_UPSERT it MUST set *created
-     * (if created is not NULL) to 1 when the row was new. delete MUST answer STORE_IN_USE
-     * while parks reference the vendor, and change nothing. */
-    enum store_result (*vendor_get)(struct store *st, const char *union_id,
-                                    struct store_vendor *out);
-    enum store_result (*vendor_put)(struct store *st, const struct store_vendor *v,
-                                    enum store_put_mode mode, int *created);
-    enum store_result (*vendor_delete)(struct store *st, const char *union_id);
-    /* List: MUST call cb for each row of the page in key order and MUST set *total (if not
-     * NULL) to the number of rows matching the filters, ignoring limit/offset/cursor. */
-    enum store_result (*vendor_list)(struct store *st, const struct store_query *q,
-                                     store_vendor_cb cb, void *arg, int64_t *total);
-
-    /* Parks, keyed by park_id. put MUST answer STORE_FOREIGN_KEY when union_id names no
-     * vendor. delete MUST also delete (with tombstones) the park's members and reservations. */
-    enum store_result (*park_get)(struct store *st, const char *park_id, struct store_park *out);
-    enum store_result (*park_put)(struct store *st, const struct store_park *p,
-                                  enum store_put_mode mode, int *created);
-    enum store_result (*park_delete)(struct store *st, const char *park_id);
-    enum store_result (*park_list)(struct store *st, const struct store_query *q, store_park_cb cb,
-                                   void *arg, int64_t *total);
-
-    /* City blacklist. (plate, color) is unique: add MUST answer STORE_CONFLICT for a
-     * duplicate. add MUST write the new id back into e->id (and created, rev). add_bulk MUST
-     * insert all n entries in one transaction or none (first failure's result is returned and
-     * *failed_at, if not NULL, set to its index); it MAY take far longer than other ops. */
-    enum store_result (*blacklist_add)(struct store *st, struct store_blacklist *e);
-    enum store_result (*blacklist_add_bulk)(struct store *st, struct store_blacklist *e, size_t n,
-                                            size_t *failed_at);
-    enum store_result (*blacklist_get)(struct store *st, int64_t id, struct store_blacklist *out);
-    enum store_result (*blacklist_delete)(struct store *st, int64_t id);
-    enum store_result (*blacklist_list)(struct store *st, const struct store_query *q,
-                                        store_blacklist_cb cb, void *arg, int64_t *total);
-
-    /* Members. (plate, color, park_id) is unique (STORE_CONFLICT); park_id "" is city-wide
-     * and stored as such (NULL in SQL). STORE_FOREIGN_KEY for an unknown park. update MUST
-     * replace every caller field of the row with that id. */
-    enum store_result (*member_add)(struct store *st, struct store_member *m);
-    enum store_result (*member_update)(struct store *st, struct store_member *m);
-    enum store_result (*member_get)(struct store *st, int64_t id, struct store_member *out);
-    enum store_result (*member_delete)(struct store *st, int64_t id);
-    enum store_result (*member_list)(struct store *st, const struct store_query *q,
-                                     store_member_cb cb, void *arg, int64_t *total);
-
-    /* Shared-parking reservations. STORE_FOREIGN_KEY for an unknown park. */
-    enum store_result (*reservation_add)(struct store *st, struct store_reservation *r);
-    enum store_result (*reservation_update)(struct store *st, struct store_reservation *r);
-    enum store_result (*reservation_get)(struct store *st, int64_t id,
-                                         struct store_reservation *out);
-    enum store_result (*reservation_delete)(struct store *st, int64_t id);
-    enum store_result (*reservation_list)(struct store *st, const struct store_query *q,
-                                          store_reservation_cb cb, void *arg, int64_t *total);
-
-    /* Settings: a small key/value table (the admin token hash lives here). get MUST answer
-     * STORE_NOT_FOUND for a missing key and MUST NUL-terminate out (truncating to len-1).
-     * Setting changes do not bump the revision. */
-    enum store_result (*setting_get)(struct store *st, const char *key, char *out, size_t len);
-    enum store_result (*setting_put)(struct store *st, const char *key, const char *value);
-
-    /* The current revision: every committed write to vendors, parks or a plate table MUST
-     * raise it, and once a reader has seen revision R no write with a revision <= R may
-     * commit later (a backend serialises writers on the revision counter). */
-    enum store_result (*revision)(struct store *st, int64_t *rev);
-
-    /* Stream state for the admission snapshot, all from ONE consistent read (a single read
-     * transaction): every vendor and park; the plate-table rows whose rev > since_rev (every
-     * row, any state, when since_rev is 0); and when since_rev > 0 the tombstones with
-     * rev > since_rev. MUST set *rev to the revision that read saw. MUST NOT build the whole
-     * result in memory: rows go to the callbacks one at a time (1M rows stream). MAY hold a
-     * lock that delays other ops on this store for the duration. */
-    enum store_result (*load)(struct store *st, int64_t since_rev, const struct store_load_cbs *cbs,
-                              void *arg, int64_t *rev);
-
-    /* Parking records, published park details, QR codes, monthly cards: store_orders.h. */
-    const struct store_order_ops *orders;
-};
-
-/* A backend's handle starts with this; backends cast to their own struct. */
-struct store_outbox;
-
-struct store {
-    const struct store_ops *ops;
-    struct store_outbox *outbox; /* the outbox sub-interface (store_outbox.h), set at open */
-};
-
-/* Open the store named by uri: a plain path or "sqlite:PATH" opens (creating if needed and
- * migrating to the current schema) a SQLite database; "postgresql://..." or "postgres://..."
- * fails for now with a clear message. On failure returns NULL with an English reason in err.
- * The handle is thread-safe (see the backend's header for how). */
+/* Open the database named by uri: a plain path or "sqlite:PATH" is a SQLite file (created if
+ * needed); "postgresql://..." or "postgres://..." a PostgreSQL database (libpq conninfo URI).
+ * Connects once, brings the schema up to date (migrations, in the engine's dialect) and
+ * checks durability settings. On failure NULL with an English reason in err. Thread-safe to
+ * share; it holds no connection that sessions use. */
 struct store *store_open(const char *uri, char *err, size_t errlen);
 
-/* Close a store opened with store_open. NULL is fine. No op may be running. */
+/* Close a database opened with store_open. NULL is fine. Every session must be closed. */
 void store_close(struct store *st);
+
+/* "sqlite" or "postgresql". */
+const char *store_engine_name(const struct store *st);
+
+/* A session: one connection of its own, with its statement cache. NULL with a reason in err
+ * when the engine cannot connect. A session is not thread-safe: one thread uses it at a time
+ * (a thread may hand it to another under its own lock). close rolls back an open
+ * transaction. */
+struct store_session *store_session_open(struct store *st, char *err, size_t errlen);
+void store_session_close(struct store_session *s);
+
+/* The database a session was opened on. */
+struct store *store_session_store(const struct store_session *s);
+
+/* ---- transactions (the only place BEGIN, SAVEPOINT and COMMIT are written) ---- */
+
+enum store_tx_mode {
+    STORE_TX_READ,  /* one consistent snapshot for every read until commit */
+    STORE_TX_WRITE, /* a write transaction (SQLite: takes the database's write lock now) */
+};
+
+/* Begin a transaction on s. Not nested: STORE_ERROR when one is open. On failure nothing is
+ * open. */
+enum store_result store_begin(struct store_session *s, enum store_tx_mode mode);
+/* Make every write since store_begin durable, or none of them: on failure the transaction
+ * has been rolled back and the result says why (STORE_BUSY, STORE_FULL, STORE_ERROR). */
+enum store_result store_commit(struct store_session *s);
+/* Undo everything since store_begin. Harmless when nothing is open. */
+void store_rollback(struct store_session *s);
+/* A savepoint inside the open transaction (they nest). savepoint_end(keep 1) keeps what was
+ * written since the matching store_savepoint; keep 0 undoes exactly that and leaves the rest
+ * of the transaction usable, also after a failed statement (PostgreSQL). */
+enum store_result store_savepoint(struct store_session *s);
+enum store_result store_savepoint_end(struct store_session *s, int keep);
+/* 1 while a transaction is open on s. */
+int store_in_tx(const struct store_session *s);
+
+/* ---- the catalog: vendors, parks, plate tables, settings, revision, snapshot load ---- */
+
+/* Vendors, keyed by union_id. put MUST honour mode; on STORE_UPSERT it MUST set *created
+ * (if created is not NULL) to 1 when the row was new. delete MUST answer STORE_IN_USE while
+ * parks reference the vendor, and change nothing. */
+enum store_result store_vendor_get(struct store_session *s, const char *union_id,
+                                   struct store_vendor *out);
+enum store_result store_vendor_put(struct store_session *s, const struct store_vendor *v,
+                                   enum store_put_mode mode, int *created);
+enum store_result store_vendor_delete(struct store_session *s, const char *union_id);
+/* List: MUST call cb for each row of the page in key order and MUST set *total (if not NULL)
+ * to the number of rows matching the filters, ignoring limit/offset/cursor. */
+enum store_result store_vendor_list(struct store_session *s, const struct store_query *q,
+                                    store_vendor_cb cb, void *arg, int64_t *total);
+
+/* Parks, keyed by park_id. put MUST answer STORE_FOREIGN_KEY when union_id names no vendor.
+ * delete MUST also delete (with tombstones) the park's members and reservations. */
+enum store_result store_park_get(struct store_session *s, const char *park_id,
+                                 struct store_park *out);
+enum store_result store_park_put(struct store_session *s, const struct store_park *p,
+                                 enum store_put_mode mode, int *created);
+enum store_result store_park_delete(struct store_session *s, const char *park_id);
+enum store_result store_park_list(struct store_session *s, const struct store_query *q,
+                                  store_park_cb cb, void *arg, int64_t *total);
+
+/* City blacklist. (plate, color) is unique: add MUST answer STORE_CONFLICT for a duplicate.
+ * add MUST write the new id back into e->id (and created, rev). add_bulk MUST insert all n
+ * entries in one transaction or none (first failure's result is returned and *failed_at, if
+ * not NULL, set to its index); it MAY take far longer than other ops. */
+enum store_result store_blacklist_add(struct store_session *s, struct store_blacklist *e);
+enum store_result store_blacklist_add_bulk(struct store_session *s, struct store_blacklist *e,
+                                           size_t n, size_t *failed_at);
+enum store_result store_blacklist_get(struct store_session *s, int64_t id,
+                                      struct store_blacklist *out);
+enum store_result store_blacklist_delete(struct store_session *s, int64_t id);
+enum store_result store_blacklist_list(struct store_session *s, const struct store_query *q,
+                                       store_blacklist_cb cb, void *arg, int64_t *total);
+
+/* Members. (plate, color, park_id) is unique (STORE_CONFLICT); park_id "" is city-wide and
+ * stored as such (NULL in SQL). STORE_FOREIGN_KEY for an unknown park. update MUST replace
+ * every caller field of the row with that id. */
+enum store_result store_member_add(struct store_session *s, struct store_member *m);
+enum store_result store_member_update(struct store_session *s, struct store_member *m);
+enum store_result store_member_get(struct store_session *s, int64_t id, struct store_member *out);
+enum store_result store_member_delete(struct store_session *s, int64_t id);
+enum store_result store_member_list(struct store_session *s, const struct store_query *q,
+                                    store_member_cb cb, void *arg, int64_t *total);
+
+/* Shared-parking reservations. STORE_FOREIGN_KEY for an unknown park. */
+enum store_result store_reservation_add(struct store_session *s, struct store_reservation *r);
+enum store_result store_reservation_update(struct store_session *s,
+                                           struct store_reservation *r);
+enum store_result store_reservation_get(struct store_session *s, int64_t id,
+                                        struct store_reservation *out);
+enum store_result store_reservation_delete(struct store_session *s, int64_t id);
+enum store_result store_reservation_list(struct store_session *s, const struct store_query *q,
+                                         store_reservation_cb cb, void *arg, int64_t *total);
+
+/* Settings: a small key/value table (the admin token hash lives here). get MUST answer
+ * STORE_NOT_FOUND for a missing key and MUST NUL-terminate out (truncating to len-1).
+ * Setting changes do not bump the revision. */
+enum store_result store_setting_get(struct store_session *s, const char *key, char *out,
+                                    size_t len);
+enum store_result store_setting_put(struct store_session *s, const char *key, const char *value);
+
+/* The current revision: every committed write to vendors, parks or a plate table MUST raise
+ * it, and once a reader has seen revision R no write with a revision <= R may commit later
+ * (writers serialise on the revision row, whichever node they run on). */
+enum store_result store_revision(struct store_session *s, int64_t *rev);
+
+/* Stream state for the admission snapshot, all from ONE consistent read: every vendor and
+ * park; the plate-table rows whose rev > since_rev (every row, any state, when since_rev is
+ * 0); and when since_rev > 0 the tombstones with rev > since_rev. MUST set *rev to the
+ * revision that read saw. MUST NOT build the whole result in memory: rows go to the callbacks
+ * one at a time (1M rows stream). Callbacks must not use the same session. */
+enum store_result store_load(struct store_session *s, int64_t since_rev,
+                             const struct store_load_cbs *cbs, void *arg, int64_t *rev);
+
+/* ---- other process-level helpers ---- */
 
 /* English text for a result code, for logs and admin error bodies. Never NULL. */
 const char *store_strerror(enum store_result r);
@@ -245,143 +277,9 @@ const char *store_strerror(enum store_result r);
 /* Take the one-server lock of the database behind uri (store_lock.c): an exclusive flock()
  * on "<SQLite path>.lock" (created 0600, holding this pid), to keep for the life of the
  * process; closing the descriptor releases it. Returns the descriptor; -2 when uri has no
- * file to lock (":memory:", PostgreSQL); -1 with err set when another process holds it (err
- * names the file and that process's pid) or the file cannot be opened. Writes nothing to
- * the database. */
+ * file to lock (":memory:", PostgreSQL: many nodes share it by design); -1 with err set when
+ * another process holds it (err names the file and that process's pid) or the file cannot be
+ * opened. Writes nothing to the database. */
 int store_lock(const char *uri, char *err, size_t errlen);
-
-/* SQLite backend entry point (sqlite.c); store_open calls it. */
-struct store *store_sqlite_open(const char *path, char *err, size_t errlen);
-
-/* Thin wrappers, one per op, so callers read as store_vendor_get(st, ...). */
-static inline enum store_result store_vendor_get(struct store *st, const char *union_id,
-                                                 struct store_vendor *out)
-{
-    return st->ops->vendor_get(st, union_id, out);
-}
-static inline enum store_result store_vendor_put(struct store *st, const struct store_vendor *v,
-                                                 enum store_put_mode mode, int *created)
-{
-    return st->ops->vendor_put(st, v, mode, created);
-}
-static inline enum store_result store_vendor_delete(struct store *st, const char *union_id)
-{
-    return st->ops->vendor_delete(st, union_id);
-}
-static inline enum store_result store_vendor_list(struct store *st, const struct store_query *q,
-                                                  store_vendor_cb cb, void *arg, int64_t *total)
-{
-    return st->ops->vendor_list(st, q, cb, arg, total);
-}
-static inline enum store_result store_park_get(struct store *st, const char *park_id,
-                                               struct store_park *out)
-{
-    return st->ops->park_get(st, park_id, out);
-}
-static inline enum store_result store_park_put(struct store *st, const struct store_park *p,
-                                               enum store_put_mode mode, int *created)
-{
-    return st->ops->park_put(st, p, mode, created);
-}
-static inline enum store_result store_park_delete(struct store *st, const char *park_id)
-{
-    return st->ops->park_delete(st, park_id);
-}
-static inline enum store_result store_park_list(struct store *st, const struct store_query *q,
-                                                store_park_cb cb, void *arg, int64_t *total)
-{
-    return st->ops->park_list(st, q, cb, arg, total);
-}
-static inline enum store_result store_blacklist_add(struct store *st, struct store_blacklist *e)
-{
-    return st->ops->blacklist_add(st, e);
-}
-static inline enum store_result
-store_blacklist_add_bulk(struct store *st, struct store_blacklist *e, size_t n, size_t *failed_at)
-{
-    return st->ops->blacklist_add_bulk(st, e, n, failed_at);
-}
-static inline enum store_result store_blacklist_get(struct store *st, int64_t id,
-                                                    struct store_blacklist *out)
-{
-    return st->ops->blacklist_get(st, id, out);
-}
-static inline enum store_result store_blacklist_delete(struct store *st, int64_t id)
-{
-    return st->ops->blacklist_delete(st, id);
-}
-static inline enum store_result store_blacklist_list(struct store *st, const struct store_query *q,
-                                                     store_blacklist_cb cb, void *arg,
-                                                     int64_t *total)
-{
-    return st->ops->blacklist_list(st, q, cb, arg, total);
-}
-static inline enum store_result store_member_add(struct store *st, struct store_member *m)
-{
-    return st->ops->member_add(st, m);
-}
-static inline enum store_result store_member_update(struct store *st, struct store_member *m)
-{
-    return st->ops->member_update(st, m);
-}
-static inline enum store_result store_member_get(struct store *st, int64_t id,
-                                                 struct store_member *out)
-{
-    return st->ops->member_get(st, id, out);
-}
-static inline enum store_result store_member_delete(struct store *st, int64_t id)
-{
-    return st->ops->member_delete(st, id);
-}
-static inline enum store_result store_member_list(struct store *st, const struct store_query *q,
-                                                  store_member_cb cb, void *arg, int64_t *total)
-{
-    return st->ops->member_list(st, q, cb, arg, total);
-}
-static inline enum store_result store_reservation_add(struct store *st, struct store_reservation *r)
-{
-    return st->ops->reservation_add(st, r);
-}
-static inline enum store_result store_reservation_update(struct store *st,
-                                                         struct store_reservation *r)
-{
-    return st->ops->reservation_update(st, r);
-}
-static inline enum store_result store_reservation_get(struct store *st, int64_t id,
-                                                      struct store_reservation *out)
-{
-    return st->ops->reservation_get(st, id, out);
-}
-static inline enum store_result store_reservation_delete(struct store *st, int64_t id)
-{
-    return st->ops->reservation_delete(st, id);
-}
-static inline enum store_result store_reservation_list(struct store *st,
-                                                       const struct store_query *q,
-                                                       store_reservation_cb cb, void *arg,
-                                                       int64_t *total)
-{
-    return st->ops->reservation_list(st, q, cb, arg, total);
-}
-static inline enum store_result store_setting_get(struct store *st, const char *key, char *out,
-                                                  size_t len)
-{
-    return st->ops->setting_get(st, key, out, len);
-}
-static inline enum store_result store_setting_put(struct store *st, const char *key,
-                                                  const char *value)
-{
-    return st->ops->setting_put(st, key, value);
-}
-static inline enum store_result store_revision(struct store *st, int64_t *rev)
-{
-    return st->ops->revision(st, rev);
-}
-static inline enum store_result store_load(struct store *st, int64_t since_rev,
-                                           const struct store_load_cbs *cbs, void *arg,
-                                           int64_t *rev)
-{
-    return st->ops->load(st, since_rev, cbs, arg, rev);
-}
 
 #endif
