@@ -33,8 +33,9 @@ static const char *const SQL_ORDER_KEY_LOCKED[] = {
 static const char SQL_ENTRY_INSERT[] =
     "INSERT INTO orders (park_id, order_id, union_id, car_number, color, state, in_time, "
     "out_time, in_empty_plot, in_remark, inpark_img, car_cost_type, uid, uname, in_channel_id, "
-    "in_is_report, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0, ?7, ?8, ?9, ?10, "
-    "?11, ?12, ?13, ?14, ?15, ?15) ON CONFLICT (park_id, order_id) DO NOTHING RETURNING id";
+    "in_is_report, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0, NULLIF(?7, -1), "
+    "?8, ?9, NULLIF(?10, -1), ?11, ?12, ?13, NULLIF(?14, -1), ?15, ?15) "
+    "ON CONFLICT (park_id, order_id) DO NOTHING RETURNING id";
 
 /* Entries of one car in one park take turns on PostgreSQL (SQLite has one writer anyway), so
  * each sees the other's stay when it looks for stale ones; held until commit. */
@@ -68,10 +69,11 @@ static const char SQL_PLOTS[] =
  * after waiting for a concurrent writer of the row. */
 static const char SQL_EXIT_APPLY[] =
     "UPDATE orders SET state = ?3, out_time = ?4, pay_type = ?5, total_fen = ?6, paid_fen = ?7, "
-    "pay_channel = ?8, exit_in_time = ?9, out_color = ?10, out_empty_plot = ?11, "
-    "auth_code = ?12, out_remark = ?13, outpark_img = ?14, out_channel_id = ?15, "
-    "reduce_fen = ?16, derate_duration = ?17, freereasons = ?18, work_station_uuid = ?19, "
-    "out_uid = ?20, out_uname = ?21, out_is_report = ?22, updated = ?23 "
+    "pay_channel = NULLIF(?8, -1), exit_in_time = NULLIF(?9, -1), out_color = NULLIF(?10, -1), "
+    "out_empty_plot = NULLIF(?11, -1), auth_code = ?12, out_remark = ?13, outpark_img = ?14, "
+    "out_channel_id = ?15, reduce_fen = NULLIF(?16, -1), derate_duration = NULLIF(?17, -1), "
+    "freereasons = ?18, work_station_uuid = ?19, out_uid = ?20, out_uname = ?21, "
+    "out_is_report = NULLIF(?22, -1), updated = ?23 "
     "WHERE park_id = ?1 AND order_id = ?2 AND state IN (0, 1, 4) AND in_time <= ?4 "
     "RETURNING id";
 
@@ -95,13 +97,12 @@ static const char SQL_CORRECT_AUDIT[] =
 /* An exit that keeps finding the order changed under it gives up after this many looks. */
 #define EXIT_TRIES 4
 
-/* -1 (absent) is stored as NULL. */
+/* An optional number: -1 (absent) is bound as -1 and stored as NULL by the statement's
+ * NULLIF(?i, -1), so the parameter is an integer either way (a text NULL would not go into
+ * an integer column on PostgreSQL). */
 static void bind_opt(struct sql_stmt *q, int i, int64_t v)
 {
-    if (v < 0)
-        sql_bind_text(q, i, NULL);
-    else
-        sql_bind_int(q, i, v);
+    sql_bind_int(q, i, v < 0 ? -1 : v);
 }
 
 static void read_id(struct sql_stmt *q, void *out)

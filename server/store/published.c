@@ -31,8 +31,9 @@ static const char SQL_PARK_REPUBLISH[] =
 static const char SQL_DETAIL_PUBLISH[] =
     "INSERT INTO park_details (park_id, published, address, city_id, phone, mobile, lng, lat, "
     "server_id, price_desc, remark, docking_type, last_rand, empty_plot, empty_plot_at, created, "
-    "updated) VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?14) "
-    "ON CONFLICT (park_id) DO UPDATE SET published = 1, address = excluded.address, "
+    "updated) VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, -1), ?9, ?10, NULLIF(?11, -1), "
+    "?12, ?13, ?14, ?14, ?14) ON CONFLICT (park_id) DO UPDATE SET published = 1, address = "
+    "excluded.address, "
     "city_id = excluded.city_id, phone = excluded.phone, mobile = excluded.mobile, "
     "lng = excluded.lng, lat = excluded.lat, server_id = excluded.server_id, "
     "price_desc = excluded.price_desc, remark = excluded.remark, "
@@ -48,8 +49,8 @@ static const char SQL_PARK_DISABLE[] =
 
 static const char SQL_DETAIL_UPDATE[] =
     "INSERT INTO park_details (park_id, last_rand, empty_plot, empty_plot_at, price_desc, phone, "
-    "mobile, vendor_disabled, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?4, ?4) "
-    "ON CONFLICT (park_id) DO UPDATE SET last_rand = excluded.last_rand, "
+    "mobile, vendor_disabled, created, updated) VALUES (?1, ?2, NULLIF(?3, -1), ?4, ?5, ?6, ?7, "
+    "?8, ?4, ?4) ON CONFLICT (park_id) DO UPDATE SET last_rand = excluded.last_rand, "
     "empty_plot = COALESCE(excluded.empty_plot, park_details.empty_plot), "
     "empty_plot_at = CASE WHEN excluded.empty_plot IS NULL THEN park_details.empty_plot_at "
     "ELSE excluded.empty_plot_at END, "
@@ -93,13 +94,11 @@ static const char SQL_SCREEN_PUT[] =
 static const char SQL_SCREEN_DELETE[] =
     "DELETE FROM screen_texts WHERE park_id = ?1 RETURNING park_id";
 
-/* -1 (absent) is stored as NULL. */
+/* An optional number: -1 (absent) is bound as -1 and stored as NULL by the statement's
+ * NULLIF(?i, -1), so the parameter is an integer either way. */
 static void bind_opt(struct sql_stmt *q, int i, int64_t v)
 {
-    if (v < 0)
-        sql_bind_text(q, i, NULL);
-    else
-        sql_bind_int(q, i, v);
+    sql_bind_int(q, i, v < 0 ? -1 : v);
 }
 
 static void read_int(struct sql_stmt *q, void *out)
