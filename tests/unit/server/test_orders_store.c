@@ -849,6 +849,7 @@ struct other {
     struct store_session *s;
     const struct store_entry *e;
     const struct store_exit *x;
+    const struct store_park_update *u;
     enum store_result r;
     int out, created;
 };
@@ -861,6 +862,11 @@ static void *other_main(void *arg)
         enum store_entry_outcome out;
 
         o->r = store_entry_put(o->s, o->e, &out);
+        o->out = (int)out;
+    } else if (o->u != NULL) {
+        enum store_park_outcome out;
+
+        o->r = store_park_update(o->s, o->u, &out);
         o->out = (int)out;
     } else {
         enum store_exit_outcome out;
@@ -939,6 +945,29 @@ static void test_two_sessions(void **state)
     g = order(f, "P1", "R3");
     assert_int_equal(g.paid_fen, 500);
     assert_int_equal(g.total_fen, 500);
+
+    /* one 2.2 replayed on two sessions: one update, one replay */
+    {
+        struct store_park_update u = {.park_id = "P1",
+                                      .union_id = "100001",
+                                      .rand = "same",
+                                      .type = 1,
+                                      .total_plot = -1,
+                                      .empty_plot = 10};
+        struct store_park_update v = u;
+        enum store_park_outcome out;
+        struct store_park park;
+
+        assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+        assert_int_equal(store_park_update(f->s, &u, &out), STORE_OK);
+        assert_int_equal(out, STORE_PARK_UPDATED);
+        v.empty_plot = 20;
+        o = (struct other){.s = b, .u = &v};
+        race(f->s, &o);
+        assert_int_equal(o.out, STORE_PARK_REPLAY);
+        assert_int_equal(store_park_get(f->s, "P1", &park), STORE_OK);
+        assert_int_equal(park.empty_plot, 10);
+    }
     store_session_close(b);
 }
 
