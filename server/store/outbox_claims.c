@@ -3,18 +3,19 @@
  *
  * A claim is one UPDATE ... RETURNING that leases rows by moving both claimed_until and
  * next_at to the lease end, so leased rows stop being due and an expired lease is simply due
- * again. Per-park order: a row is not claimed while an earlier row of its (vendor, park) holds
- * a live lease. On PostgreSQL several nodes claim at once: each claim first takes a
- * transaction-scoped advisory lock per (vendor, park) it may serve (pg_try_: a park another
- * node is claiming right now is skipped, never waited for), then, in a second statement whose
- * snapshot follows every claim that held those locks before, leases only rows of parks it
- * holds, with FOR UPDATE SKIP LOCKED. */
+ * again. SQLite has one node (its lock file): that node's lanes keep each park in order in
+ * memory, and its claims add to them. On PostgreSQL several nodes claim at once, so the order
+ * lives in SQL: a row is not claimed while an earlier row of its (vendor, park) holds a live
+ * lease; each claim first try-locks a transaction-scoped advisory lock per (vendor, park) it
+ * may serve (a park another node is claiming right now is skipped, never waited for), then,
+ * in a second statement whose READ COMMITTED snapshot follows every claim that held those
+ * locks before, leases only rows of parks it holds, with FOR UPDATE SKIP LOCKED. */
 #include "log.h"
 #include "store/outbox_rows.h"
 #include "store/sql.h"
 #include "store/store_outbox.h"
 
-/* an earlier pending row of o's (vendor, park) holds a live lease at ?N (one park's rows) */
+/* PostgreSQL: an earlier pending row of o's (vendor, park) holds a live lease at ?N */
 #define HELD_BEFORE(n)                                                                             \
     "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 0 AND e.union_id = o.union_id AND "        \
     "e.park_id = o.park_id AND e.id < o.id AND e.claimed_until > " n ")"
@@ -48,9 +49,8 @@
 /* clang-format off */
 /* ?1 now, ?2 lease_until, ?3 limit; outbox_due is (poll, kind, next_at) WHERE state = 0 */
 static const char SQL_CLAIM_DUE_SQLITE[] =
-    "UPDATE outbox SET claimed_until = ?2, next_at = ?2 WHERE id IN (" HELD_PARKS("?1")
-    "SELECT o.id FROM outbox o WHERE " DUE_PUSH("?1") " AND " NOT_HELD " "
-    "ORDER BY o.next_at, o.id LIMIT ?3) RETURNING " OUTBOX_MSG_COLS;
+    "UPDATE outbox SET claimed_until = ?2, next_at = ?2 WHERE id IN (SELECT o.id FROM outbox o "
+    "WHERE " DUE_PUSH("?1") " ORDER BY o.next_at, o.id LIMIT ?3) RETURNING " OUTBOX_MSG_COLS;
 /* ?1 now, ?2 limit: lock the parks of the rows the claim would take */
 static const char SQL_LOCK_DUE_PG[] =
     "SELECT count(*) FROM (SELECT DISTINCT c.union_id, c.park_id FROM (" HELD_PARKS("?1")
@@ -65,8 +65,7 @@ static const char SQL_CLAIM_DUE_PG[] =
 /* ?1 union_id, ?2 park_id, ?3 now, ?4 limit, ?5 lease_until; outbox_poll serves it */
 static const char SQL_CLAIM_POLL_SQLITE[] =
     "UPDATE outbox SET claimed_until = ?5, next_at = ?5 WHERE id IN (SELECT o.id FROM outbox o "
-    "WHERE " DUE_POLL " AND " HELD_BEFORE("?3") " ORDER BY o.id LIMIT ?4) "
-    "RETURNING " OUTBOX_MSG_COLS;
+    "WHERE " DUE_POLL " ORDER BY o.id LIMIT ?4) RETURNING " OUTBOX_MSG_COLS;
 static const char SQL_LOCK_POLL_PG[] =
     "SELECT pg_try_advisory_xact_lock(" PARK_LOCK_NS ", " PARK_KEY("?1", "?2") "), "
     "pg_try_advisory_xact_lock(" PARK_LOCK_NS ", " PARK_KEY("?1", "''") ")";
@@ -75,8 +74,11 @@ static const char SQL_CLAIM_POLL_PG[] =
     "FROM outbox o WHERE " DUE_POLL " AND " HELD_BEFORE("?3") " AND " PARK_HELD " "
     "ORDER BY o.id LIMIT ?4 FOR UPDATE OF o SKIP LOCKED)) RETURNING " OUTBOX_MSG_COLS;
 
-/* ?1 now */
-static const char SQL_NEXT_DUE[] =
+/* ?1 now (PostgreSQL: rows held back behind a live lease are not due) */
+static const char SQL_NEXT_DUE_SQLITE[] =
+    "SELECT o.next_at FROM outbox o WHERE o.state = 0 AND o.poll = 0 AND o.kind = 0 "
+    "AND ?1 = ?1 ORDER BY o.next_at LIMIT 1";
+static const char SQL_NEXT_DUE_PG[] =
     HELD_PARKS("?1") "SELECT o.next_at FROM outbox o WHERE o.state = 0 AND o.poll = 0 AND "
     "o.kind = 0 AND " NOT_HELD " ORDER BY o.next_at LIMIT 1";
 /* clang-format on */
@@ -168,7 +170,8 @@ static void read_at(struct sql_stmt *q, void *out)
 
 enum store_result store_outbox_next_due(struct store_session *s, int64_t now, int64_t *at)
 {
-    struct sql_stmt *q = sql_prepare(s, SQL_NEXT_DUE);
+    struct sql_stmt *q =
+        sql_prepare(s, sql_dialect(s) == SQL_POSTGRESQL ? SQL_NEXT_DUE_PG : SQL_NEXT_DUE_SQLITE);
 
     if (q == NULL)
         return STORE_ERROR;

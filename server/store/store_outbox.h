@@ -126,12 +126,15 @@ enum store_result store_outbox_enqueue(struct store_session *s, struct store_out
  * or before now). Each leased row MUST stay invisible to other claims, on every node, until
  * lease_until or its finish, and MUST be handed to cb (in no particular order); a cb that
  * answers non-zero ends the op with STORE_ABORTED and (in its own transaction) leases
- * nothing. Per-park order: a row is NOT claimed while an earlier (smaller id) pending row of
- * the same vendor and park_id holds a live lease (claimed_until > now), whichever node holds
- * it; rows that merely wait for a retry do not hold later ones back. Rows of one park due
- * together come in one claim. On PostgreSQL the claim takes a transaction-scoped advisory
- * lock per (vendor, park) it serves (held until the transaction ends: run claims in short
- * transactions) and selects with FOR UPDATE SKIP LOCKED. */
+ * nothing. Rows of one park due together come in one claim. Per-park order across nodes
+ * (PostgreSQL): a row is NOT claimed while an earlier (smaller id) pending row of the same
+ * vendor and park_id holds a live lease (claimed_until > now), whichever node, this one
+ * included, holds it (a node claims a park's later rows after its outcomes for the earlier
+ * ones commit); rows that merely wait for a retry do not hold later ones back. The claim
+ * try-locks a transaction-scoped advisory lock per (vendor, park) it serves (held until the
+ * transaction ends: run claims in short transactions; requires READ COMMITTED writes) and
+ * selects with FOR UPDATE SKIP LOCKED. On SQLite (one node, by its lock file) the node's
+ * lanes keep each park in order and a claim also takes rows behind its own live leases. */
 enum store_result store_outbox_claim_due(struct store_session *s, int64_t now, int64_t lease_until,
                                          int64_t limit, store_outbox_cb cb, void *arg);
 
@@ -143,10 +146,10 @@ enum store_result store_outbox_claim_for_poll(struct store_session *s, const cha
                                               int64_t limit, store_outbox_cb cb, void *arg);
 
 /* Earliest time a claim_due could return something, as seen at now: the smallest next_at
- * (a leased row's next_at is its lease end) among pending push notices that no earlier
- * live lease of their park holds back. A row held back becomes claimable when the rows
- * before it are finished: the caller claims again after its outcomes commit. STORE_NOT_FOUND
- * when there is none. */
+ * (a leased row's next_at is its lease end) among pending push notices (on PostgreSQL those
+ * that no earlier live lease of their park holds back: a held-back row becomes claimable
+ * when the rows before it are finished, so the caller claims again after its outcomes
+ * commit). STORE_NOT_FOUND when there is none. */
 enum store_result store_outbox_next_due(struct store_session *s, int64_t now, int64_t *at);
 
 /* Apply n outcomes in ONE transaction (the caller's, or one of its own): the batched
