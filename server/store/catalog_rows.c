@@ -1,8 +1,31 @@
 /* catalog_rows.c - reading vendors, parks and plate rows out of a statement (catalog_rows.h).
  *
  * One reader per table, over the column order of its *_COLS; the emit functions pair a
- * reader with a store.h row callback for sql_each (lists and the snapshot load). */
+ * reader with a store.h row callback for sql_each (lists and the snapshot load); and the
+ * small lookups vendors.c and plates.c share. */
 #include "store/catalog_rows.h"
+
+const char *catalog_or_null(const char *v)
+{
+    return v[0] != '\0' ? v : NULL;
+}
+
+enum store_result catalog_ref_known(struct store_session *s, const char *sql, const char *key)
+{
+    struct sql_stmt *q = sql_prepare(s, sql);
+    enum store_result r;
+
+    if (q == NULL)
+        return STORE_ERROR;
+    sql_bind_text(q, 1, key);
+    r = sql_one(q, "reference lookup", NULL, NULL);
+    return r == STORE_NOT_FOUND ? STORE_FOREIGN_KEY : r;
+}
+
+void catalog_read_int(struct sql_stmt *q, void *out)
+{
+    *(int64_t *)out = sql_col_int(q, 0);
+}
 
 void catalog_read_vendor(struct sql_stmt *q, void *out)
 {

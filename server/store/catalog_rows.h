@@ -1,4 +1,5 @@
-/* catalog_rows.h - the catalog tables' column lists and row readers (catalog_rows.c).
+/* catalog_rows.h - the catalog tables' column lists, row readers and shared lookups
+ * (catalog_rows.c).
  *
  * vendors.c and plates.c (get, list) and snapshot.c (store_load) select the same columns in
  * the same order and read them with these. Private to server/store/. */
@@ -23,6 +24,16 @@ void catalog_read_park(struct sql_stmt *q, void *out);
 void catalog_read_blacklist(struct sql_stmt *q, void *out);
 void catalog_read_member(struct sql_stmt *q, void *out);
 void catalog_read_reservation(struct sql_stmt *q, void *out);
+
+/* "" is stored as SQL NULL (a city-wide member, no reason_msg override): v, or NULL for "". */
+const char *catalog_or_null(const char *v);
+
+/* Does the lookup sql (one ?1 text parameter) find a row for key? STORE_OK when it does,
+ * STORE_FOREIGN_KEY when not (the row a write refers to is missing), or the failure. */
+enum store_result catalog_ref_known(struct store_session *s, const char *sql, const char *key);
+
+/* sql_one reader: integer column 0 into *(int64_t *)out. */
+void catalog_read_int(struct sql_stmt *q, void *out);
 
 /* A row callback of store.h and its argument, for the sql_each row functions below. */
 struct catalog_emit {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/catalog_rows.h"
 #include "store/list.h"
 
 static struct list_table *building; /* under pthread_once: one table at a time */
@@ -73,11 +74,6 @@ static int bind_args(struct sql_stmt *q, const struct list_table *t, unsigned ma
     return n;
 }
 
-static void read_count(struct sql_stmt *q, void *out)
-{
-    *(int64_t *)out = sql_col_int(q, 0);
-}
-
 enum store_result list_rows(struct store_session *s, struct list_table *t, unsigned mask,
                             const struct list_arg *args, const struct store_query *qry,
                             int (*row)(struct sql_stmt *q, void *arg), void *arg, int64_t *total,
@@ -94,7 +90,7 @@ enum store_result list_rows(struct store_session *s, struct list_table *t, unsig
         if ((q = sql_prepare(s, t->cnt[mask])) == NULL)
             return sql_tx_end(s, own, STORE_ERROR);
         bind_args(q, t, mask, args);
-        r = sql_one(q, what, read_count, total);
+        r = sql_one(q, what, catalog_read_int, total);
         if (r == STORE_NOT_FOUND)
             r = STORE_ERROR;
     }

@@ -72,11 +72,6 @@ static struct list_table reservation_list = {
     .once = PTHREAD_ONCE_INIT,
 };
 
-static void read_id(struct sql_stmt *q, void *out)
-{
-    *(int64_t *)out = sql_col_int(q, 0);
-}
-
 /* Begin the op's write transaction and raise the revision (*rev). */
 static enum store_result write_begin(struct store_session *s, int *own, int64_t *rev)
 {
@@ -90,22 +85,13 @@ static enum store_result write_begin(struct store_session *s, int *own, int64_t 
 /* STORE_OK when park_id is "" (none) or names a park, else STORE_FOREIGN_KEY. */
 static enum store_result park_known(struct store_session *s, const char *park_id)
 {
-    struct sql_stmt *q;
-    enum store_result r;
-
-    if (park_id[0] == '\0')
-        return STORE_OK;
-    if ((q = sql_prepare(s, SQL_PARK_EXISTS)) == NULL)
-        return STORE_ERROR;
-    sql_bind_text(q, 1, park_id);
-    r = sql_one(q, "park lookup", NULL, NULL);
-    return r == STORE_NOT_FOUND ? STORE_FOREIGN_KEY : r;
+    return park_id[0] == '\0' ? STORE_OK : catalog_ref_known(s, SQL_PARK_EXISTS, park_id);
 }
 
 /* Run an INSERT ... RETURNING id: *id, or STORE_CONFLICT when it returned none. */
 static enum store_result insert_returning(struct sql_stmt *q, int64_t *id, const char *what)
 {
-    enum store_result r = sql_one(q, what, read_id, id);
+    enum store_result r = sql_one(q, what, catalog_read_int, id);
 
     return r == STORE_NOT_FOUND ? STORE_CONFLICT : r;
 }
@@ -214,12 +200,6 @@ enum store_result store_blacklist_list(struct store_session *s, const struct sto
 
 /* ---- members ---- */
 
-/* "" is stored as SQL NULL: a city-wide member. */
-static const char *or_null(const char *v)
-{
-    return v[0] != '\0' ? v : NULL;
-}
-
 enum store_result store_member_add(struct store_session *s, struct store_member *m)
 {
     int64_t rev = 0, now = sql_now_s();
@@ -235,7 +215,7 @@ enum store_result store_member_add(struct store_session *s, struct store_member 
         return sql_tx_end(s, own, STORE_ERROR);
     sql_bind_text(q, 1, m->plate);
     sql_bind_int(q, 2, m->color);
-    sql_bind_text(q, 3, or_null(m->park_id));
+    sql_bind_text(q, 3, catalog_or_null(m->park_id));
     sql_bind_int(q, 4, m->valid_until);
     sql_bind_int(q, 5, now);
     sql_bind_int(q, 6, rev);
@@ -285,7 +265,7 @@ enum store_result store_member_update(struct store_session *s, struct store_memb
     sql_bind_int(q, 1, m->id);
     sql_bind_text(q, 2, m->plate);
     sql_bind_int(q, 3, m->color);
-    sql_bind_text(q, 4, or_null(m->park_id));
+    sql_bind_text(q, 4, catalog_or_null(m->park_id));
     sql_bind_int(q, 5, m->valid_until);
     sql_bind_int(q, 6, now);
     sql_bind_int(q, 7, rev);

@@ -4,6 +4,7 @@
  * does not raise the revision. */
 #include <stddef.h>
 
+#include "store/catalog_rows.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -49,14 +50,9 @@ enum store_result store_setting_put(struct store_session *s, const char *key, co
     return sql_tx_end(s, own, sql_exec(q, "setting put"));
 }
 
-static void read_rev(struct sql_stmt *q, void *out)
-{
-    *(int64_t *)out = sql_col_int(q, 0);
-}
-
 enum store_result store_revision(struct store_session *s, int64_t *rev)
 {
-    enum store_result r = sql_one(sql_prepare(s, SQL_GET_REV), "revision", read_rev, rev);
+    enum store_result r = sql_one(sql_prepare(s, SQL_GET_REV), "revision", catalog_read_int, rev);
 
     return r == STORE_NOT_FOUND ? STORE_ERROR : r;
 }

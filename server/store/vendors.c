@@ -64,21 +64,6 @@ struct put_spec {
     const char *ref_key;
 };
 
-/* STORE_OK when spec has no reference or its row exists, else STORE_FOREIGN_KEY. */
-static enum store_result ref_known(struct store_session *s, const struct put_spec *spec)
-{
-    struct sql_stmt *q;
-    enum store_result r;
-
-    if (spec->ref_sql == NULL)
-        return STORE_OK;
-    if ((q = sql_prepare(s, spec->ref_sql)) == NULL)
-        return STORE_ERROR;
-    sql_bind_text(q, 1, spec->ref_key);
-    r = sql_one(q, "reference lookup", NULL, NULL);
-    return r == STORE_NOT_FOUND ? STORE_FOREIGN_KEY : r;
-}
-
 /* Write a text-keyed row under mode at a new revision; *created (if not NULL) tells whether
  * it was inserted. */
 static enum store_result put_row(struct store_session *s, const struct put_spec *spec,
@@ -95,8 +80,8 @@ static enum store_result put_row(struct store_session *s, const struct put_spec 
     if ((r = sql_tx_begin(s, STORE_TX_WRITE, &own)) != STORE_OK)
         return r;
     r = sql_bump_revision(s, &rev);
-    if (r == STORE_OK)
-        r = ref_known(s, spec);
+    if (r == STORE_OK && spec->ref_sql != NULL)
+        r = catalog_ref_known(s, spec->ref_sql, spec->ref_key);
     if (r == STORE_OK && mode != STORE_INSERT) {
         if ((q = sql_prepare(s, spec->update)) == NULL)
             return sql_tx_end(s, own, STORE_ERROR);
@@ -209,12 +194,6 @@ enum store_result store_vendor_list(struct store_session *s, const struct store_
 
 /* ---- parks ---- */
 
-/* "" is stored as SQL NULL: no reason_msg override. */
-static const char *or_null(const char *v)
-{
-    return v[0] != '\0' ? v : NULL;
-}
-
 static void bind_park(struct sql_stmt *q, const void *row, int64_t now, int64_t rev)
 {
     const struct store_park *p = row;
@@ -228,7 +207,7 @@ static void bind_park(struct sql_stmt *q, const void *row, int64_t now, int64_t 
     sql_bind_int(q, 7, p->has_prepay ? 1 : 0);
     sql_bind_int(q, 8, p->suspended ? 1 : 0);
     for (int i = 1; i <= 3; i++)
-        sql_bind_text(q, 8 + i, or_null(p->reason_msg[i]));
+        sql_bind_text(q, 8 + i, catalog_or_null(p->reason_msg[i]));
     sql_bind_int(q, 12, now);
     sql_bind_int(q, 13, rev);
 }
