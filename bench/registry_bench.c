@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "admission/registry.h"
 #include "store/store.h"
 
 static double now_ms(void)

@@ -11,18 +11,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
+#include "admin/admin.h"
 #include "config.h"
 #include "http.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "log.h"
 #include "outbox/outbox.h"
-#include "qr.h"
-#include "readers.h"
-#include "registry.h"
+#include "qr/qr.h"
+#include "db/readers.h"
+#include "admission/registry.h"
 #include "store/store.h"
 #include "wallclock.h"
-#include "writer.h"
+#include "db/writer.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* LeakSanitizer hook: h2o keeps per-thread free lists of memory chunks (its "recycle"

@@ -24,12 +24,12 @@
 
 #include "log.h"
 #include "outbox/delivery.h"
-#include "outbox/longpoll.h"
+#include "channels/longpoll.h"
 #include "outbox/outbox.h"
-#include "outbox/outbox_metrics.h"
+#include "outbox_metrics.h"
 #include "outbox/receivers.h"
 #include "parklink/text.h"
-#include "registry.h"
+#include "admission/registry.h"
 #include "store/store_outbox.h"
 
 #define LEASE_MS (10 * 60 * 1000) /* a claimed row is ours this long (other nodes skip it) */

@@ -12,12 +12,12 @@
 #include "config.h"
 #include "log.h"
 #include "outbox/delivery.h"
-#include "outbox/longpoll.h"
+#include "channels/longpoll.h"
 #include "outbox/outbox.h"
-#include "outbox/sdk_http.h"
-#include "outbox/sdk_session.h"
+#include "channels/sdk_http.h"
+#include "channels/sdk_session.h"
 #include "parklink/client.h"
-#include "registry.h"
+#include "admission/registry.h"
 
 /* spec 1.10: seconds before retry 1..10 */
 static const int schedule_s[OUTBOX_MAX_ATTEMPTS - 1] = {10, 20, 30, 40, 50, 80, 120, 160, 200, 300};

@@ -72,7 +72,7 @@ void outbox_committed(const char *union_id, const char *park_id);
  * st). Returns STORE_OK to keep what it wrote. */
 typedef enum store_result (*outbox_write_fn)(struct store *st, struct store_tx *tx, void *arg);
 
-/* Run fn inside the writer thread's group-commit batch (server/writer.h) and wait until
+/* Run fn inside the writer thread's group-commit batch (server/db/writer.h) and wait until
  * that batch is durable, so outbox writes never contend with the writer for SQLite's write
  * lock; when the writer is not running or its batch failed, run fn(st, NULL, arg) on st
  * instead. Returns fn's result. Any thread but the writer's; blocks for about one batch. */

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "registry.h"
+#include "admission/registry.h"
 #include "store/store.h"
 
 struct fx {
