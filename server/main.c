@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "channels/channels.h"
 #include "config.h"
 #include "http.h"
 #include "http/worker.h"
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
         goto out;
     }
     /* the outbox: delivery thread and the SDK's HTTP mode (issue 5, docs/callbacks.md) */
-    if (outbox_start(&cfg) != 0)
+    if (channels_start(&cfg) != 0 || outbox_start(&cfg) != 0)
         goto out;
     if (http_start(&cfg) != 0)
         goto out;
@@ -109,8 +110,9 @@ int main(int argc, char **argv)
     rc = 0;
     log_info("stopped");
 out:
-    writer_stop(); /* after the workers: it finishes every job they queued */
-    outbox_stop(); /* after the workers and the writer: they wake it, it answers their asks */
+    writer_stop();   /* after the workers: it finishes every job they queued */
+    outbox_stop();   /* after the workers and the writer: they wake it, it answers their asks */
+    channels_stop(); /* after the delivery thread, which hands messages to long-polls */
     readers_cleanup();
     http_cleanup();
     if (registry_up)

@@ -82,7 +82,14 @@ static struct lp_worker workers[MAX_WORKERS];
 
 void longpoll_init(unsigned ms)
 {
+    const struct http_worker_outbox_hooks hooks = {longpoll_on_worker_messages,
+                                                   longpoll_worker_stop};
+    const struct delivery_longpoll lp = {longpoll_each_waiting, longpoll_waiting,
+                                         longpoll_hand_out};
+
     hold_ms = ms ? ms : 30000;
+    http_worker_set_outbox_hooks(&hooks);
+    delivery_set_longpoll(&lp);
 }
 
 static uint64_t now_ns(void)

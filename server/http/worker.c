@@ -23,7 +23,6 @@
 #include "http/worker.h"
 #include "log.h"
 #include "metrics.h"
-#include "channels/longpoll.h"
 #include "db/writer.h"
 
 struct conn_ref {
@@ -39,6 +38,8 @@ static h2o_globalconf_t *admin_globalconf;   /* NULL without --admin-listen */
 static h2o_globalconf_t *trusted_globalconf; /* NULL with --admin-listen */
 static unsigned max_conns, shutdown_ms;
 static atomic_uint_fast64_t conns_open, conns_total;
+
+static struct http_worker_outbox_hooks outbox_hooks; /* http_worker_set_outbox_hooks() */
 
 static pthread_mutex_t ready_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready_cv = PTHREAD_COND_INITIALIZER;
@@ -198,6 +199,18 @@ static void on_conn_close(void *data)
     atomic_fetch_sub(&conns_open, 1);
 }
 
+void http_worker_set_outbox_hooks(const struct http_worker_outbox_hooks *hooks)
+{
+    outbox_hooks = *hooks;
+}
+
+/* Without a long-poll channel nothing sends to outbox_done; the receiver still exists. */
+static void ignore_outbox_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    (void)messages;
+}
+
 struct http_worker *http_worker_of(h2o_context_t *ctx)
 {
     if (admin_globalconf != NULL && ctx->globalconf == admin_globalconf)
@@ -332,7 +345,9 @@ static void setup(struct http_worker *w)
     h2o_multithread_register_receiver(w->ctx.queue, &w->wake, on_wake);
     h2o_multithread_register_receiver(w->ctx.queue, &w->admin_done, http_admin_on_done);
     h2o_multithread_register_receiver(w->ctx.queue, &w->writer_done, writer_on_done);
-    h2o_multithread_register_receiver(w->ctx.queue, &w->outbox_done, longpoll_on_worker_messages);
+    h2o_multithread_register_receiver(w->ctx.queue, &w->outbox_done,
+                                      outbox_hooks.on_messages ? outbox_hooks.on_messages
+                                                               : ignore_outbox_messages);
     w->listener = h2o_evloop_socket_create(w->loop, w->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listen_fd = -1; /* owned by the h2o socket now */
     if (trusted_globalconf != NULL) {
@@ -397,7 +412,8 @@ static void *worker_main(void *arg)
     registry_reader_release(&w->reader);
     if (clean) {
         /* h2o_timeout_dispose() asserts that no timer is still linked */
-        longpoll_worker_stop(w);
+        if (outbox_hooks.on_stop != NULL)
+            outbox_hooks.on_stop(w);
         /* h2o's contexts and loop may only be torn down once no connection uses them */
         if (w->admin_accept_ctx.ctx != NULL)
             dispose_context(&w->admin_ctx);

@@ -71,6 +71,16 @@ void http_worker_stop_all(void);
 /* Free the workers (after http_worker_stop_all). */
 void http_worker_cleanup(void);
 
+/* What the long-poll channel (channels/longpoll.c) hangs on every worker, given from above
+ * so this layer includes nothing of it: the receiver of struct http_worker.outbox_done, and
+ * the call once a worker is done serving (before its context is disposed). Set before
+ * http_worker_start_all(); either may be NULL. */
+struct http_worker_outbox_hooks {
+    h2o_multithread_receiver_cb on_messages;
+    void (*on_stop)(struct http_worker *w);
+};
+void http_worker_set_outbox_hooks(const struct http_worker_outbox_hooks *hooks);
+
 /* The worker owning an h2o context (every request's req->conn->ctx). */
 struct http_worker *http_worker_of(h2o_context_t *ctx);
 

@@ -95,8 +95,8 @@ int64_t outbox_now_ms(void);
 struct config;
 
 /* Start the outbox from cfg: the delivery thread (--retry-scale, --callback-timeout,
- * --delivery-concurrency) and the SDK HTTP mode (--longpoll-hold, --body-max). Main thread,
- * after the registry and before the request workers. 0 ok, -1 error (logged). */
+ * --delivery-concurrency; the SDK HTTP mode starts in channels_start(), before this). Main
+ * thread, after the registry and before the request workers. 0 ok, -1 error (logged). */
 int outbox_start(const struct config *cfg);
 
 /* Stop it: after the request workers, the admin thread and the writer have stopped (their
