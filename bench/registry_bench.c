@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
 
 static double now_ms(void)

@@ -1,4 +1,4 @@
-/* admission/registry.c - the admission snapshot (registry.h): build, publish, read, decide (10.4).
+/* admission/registry.c - the admission snapshot (registry.h): build, publish, read.
  *
  * A snapshot holds vendors and parks (small: rebuilt whole at every reload, uthash by key)
  * and three plate sets: city blacklist, members, shared reservations. A plate set is a big
@@ -25,7 +25,8 @@
  * saw and the publish generation; registry_current() is one atomic load when nothing
  * changed, else it takes the publish mutex for a moment to swap references. A snapshot is
  * freed when its last reference drops, so a reader's snapshot stays valid until that
- * reader's next registry_current(). */
+ * reader's next registry_current(). The rules that decide 10.4 from it are in rules.c,
+ * which asks the plate lists through lookup.h. */
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -37,6 +38,7 @@
 #include <uthash.h>
 
 #include "log.h"
+#include "admission/lookup.h"
 #include "admission/registry.h"
 #include "store/store.h"
 #include "wallclock.h"
@@ -44,16 +46,8 @@
 _Static_assert(REGISTRY_PLATE_MAX == STORE_PLATE_MAX, "plate caps must agree");
 _Static_assert(STORE_PARK_ID_MAX < 256 && STORE_PLATE_MAX < 256, "lengths fit a byte");
 
-enum { SET_BLACKLIST = 0, SET_MEMBERS = 1, SET_RESERVATIONS = 2, SET__COUNT };
-
 #define MERGE_MIN 4096 /* delta entries always allowed before a merge */
 #define MERGE_DIV 64   /* ... plus base/MERGE_DIV */
-
-static const char *const default_reason_msg[4] = {
-    [1] = "非本市会员车辆,限制入场", /* reason "1" */
-    [2] = "城市黑名单车辆,禁止入场", /* reason "2" */
-    [3] = "车场暂停服务,禁止入场",   /* reason "99" */
-};
 
 /* ---- memory ---- */
 
@@ -314,16 +308,6 @@ static int covers(const struct pentry *e, int64_t now)
     return e->from <= now && (e->until == 0 || now < e->until);
 }
 
-/* A key to look up: normalised plate and its hash, colour, park (park_len 0: none). */
-struct pkey {
-    const char *plate;
-    size_t plate_len;
-    uint32_t hash;
-    int color;
-    const char *park;
-    size_t park_len;
-};
-
 /* Is there an entry for key valid at now (id not in mask)? Entries without a park match any
  * park; entries with one match only that park. */
 static int pindex_match(const struct pindex *ix, const struct pkey *k, int64_t now,
@@ -483,49 +467,20 @@ const struct park *snapshot_park(const struct snapshot *s, const char *park_id)
     return n ? &n->p : NULL;
 }
 
-static void refuse(const struct park *p, int msg_idx, const char *reason, struct admission *out)
+void snapshot_plate_key(struct pkey *k, const char *norm, size_t len, int color,
+                        const struct park *p)
 {
-    out->status = "0";
-    out->reason = reason;
-    out->reason_msg = (p != NULL && p->reason_msg[msg_idx] != NULL) ? p->reason_msg[msg_idx]
-                                                                    : default_reason_msg[msg_idx];
+    k->plate = norm;
+    k->plate_len = len;
+    k->hash = plate_hash(norm, len);
+    k->color = color;
+    k->park = p != NULL ? p->park_id : NULL;
+    k->park_len = p != NULL ? strlen(p->park_id) : 0;
 }
 
-/* Rule order (DESIGN decision 6, "99" placed by us): city blacklist -> "2" (a blacklisted
- * car is named as such even at a suspended park); park suspended -> "99"; members-only park
- * and the car neither a member (city-wide or of this park) nor holding an active reservation
- * here -> "1"; else pass. share_status is computed on its own, whatever the outcome. A NULL
- * park is treated as an open park without overrides (the blacklist still applies). */
-void admission_decide(const struct snapshot *s, const struct park *p, const char *plate, int color,
-                      int64_t now, struct admission *out)
+int snapshot_plate_listed(const struct snapshot *s, int set, const struct pkey *k, int64_t now)
 {
-    char norm[REGISTRY_PLATE_MAX + 1];
-    int n = plate ? registry_plate_norm(plate, strlen(plate), norm) : -1;
-    struct pkey k = {.plate = norm, .color = color};
-    int blacklisted = 0, reserved = 0;
-
-    if (p != NULL) {
-        k.park = p->park_id;
-        k.park_len = strlen(p->park_id);
-    }
-    if (n > 0 && s != NULL) {
-        k.plate_len = (size_t)n;
-        k.hash = plate_hash(norm, k.plate_len);
-        blacklisted = pset_match(&s->sets[SET_BLACKLIST], &k, now);
-        reserved = p != NULL && pset_match(&s->sets[SET_RESERVATIONS], &k, now);
-    }
-    out->share_status = reserved ? "1" : "0";
-    out->status = "1";
-    out->reason = "0";
-    out->reason_msg = "";
-    if (blacklisted) {
-        refuse(p, 2, "2", out);
-    } else if (p != NULL && p->suspended) {
-        refuse(p, 3, "99", out);
-    } else if (p != NULL && p->policy == PARK_MEMBERS_ONLY && !reserved &&
-               !(n > 0 && s != NULL && pset_match(&s->sets[SET_MEMBERS], &k, now))) {
-        refuse(p, 1, "1", out);
-    }
+    return pset_match(&s->sets[set], k, now);
 }
 
 /* ---- writer side: change maps, merge, reload ---- */

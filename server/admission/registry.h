@@ -37,14 +37,6 @@ struct park {
                                   NULL = Chinese default */
 };
 
-/* The answer of 10.4, values as the reference types them (strings). */
-struct admission {
-    const char *status;        /* "1" pass, "0" refused */
-    const char *reason;        /* "0", "1", "2", "99" */
-    const char *reason_msg;    /* "" when reason is "0" */
-    const char *share_status;  /* "1" when an active shared reservation exists now */
-};
-
 /* Per-thread read handle. Zero-initialise; one per worker thread. */
 struct snapshot_reader {
     const struct snapshot *cur;
@@ -73,11 +65,6 @@ void registry_reader_release(struct snapshot_reader *r);
 
 const struct vendor *snapshot_vendor(const struct snapshot *s, const char *union_id);
 const struct park *snapshot_park(const struct snapshot *s, const char *park_id);
-
-/* Decide 10.4 for a car (plate, colour 0-7) at park p at unix time now. Pure function of the
- * snapshot: no allocation, no locks, cost independent of list sizes. */
-void admission_decide(const struct snapshot *s, const struct park *p, const char *plate,
-                      int color, int64_t now, struct admission *out);
 
 /* Normalise a plate for storage and comparison: trim leading/trailing ASCII whitespace and
  * upper-case ASCII letters; every other byte (the province character, for one) is kept as is

@@ -23,6 +23,7 @@
 #include "admin/admin.h"
 #include "admin/token.h"
 #include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
 
 struct fx {

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
 
 struct fx {
