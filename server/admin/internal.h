@@ -1,7 +1,7 @@
-/* admin/internal.h - what the admin_*.c files share: the request being handled, the reply and
- * validation helpers (admin/admin.c), the JSON field readers (admin/fields.c) and the resource
- * handlers the route table in admin/admin.c dispatches to. Private to the admin module: include it
- * only from server/admin*.c; everything else uses admin/admin.h. */
+/* admin/internal.h - what the files of admin/ share: the request being handled, the reply and
+ * validation helpers (admin.c), the JSON field readers (fields.c) and the resource handlers
+ * the route table in admin.c dispatches to. Private to the admin folder: include it only from
+ * server/admin/; everything else uses admin/admin.h. */
 #ifndef PARKLINK_ADMIN_INTERNAL_H
 #define PARKLINK_ADMIN_INTERNAL_H
 
