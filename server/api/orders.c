@@ -13,9 +13,9 @@
 #include "api/handlers.h"
 #include "api/jobs.h"
 #include "api/texts.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "outbox/notices.h"
-#include "readers.h"
+#include "db/readers.h"
 #include "store/store_orders.h"
 
 #define ESCAPES_MAX 100 /* escaped orders listed in one reply */

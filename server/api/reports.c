@@ -13,8 +13,8 @@
 #include "api/handlers.h"
 #include "api/jobs.h"
 #include "api/texts.h"
-#include "http_worker.h"
-#include "readers.h"
+#include "http/worker.h"
+#include "db/readers.h"
 #include "store/store_orders.h"
 
 #define CARD_PAGE_MAX 1000

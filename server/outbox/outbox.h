@@ -72,7 +72,7 @@ void outbox_committed(const char *union_id, const char *park_id);
  * st). Returns STORE_OK to keep what it wrote. */
 typedef enum store_result (*outbox_write_fn)(struct store *st, struct store_tx *tx, void *arg);
 
-/* Run fn inside the writer thread's group-commit batch (server/writer.h) and wait until
+/* Run fn inside the writer thread's group-commit batch (server/db/writer.h) and wait until
  * that batch is durable, so outbox writes never contend with the writer for SQLite's write
  * lock; when the writer is not running or its batch failed, run fn(st, NULL, arg) on st
  * instead. Returns fn's result. Any thread but the writer's; blocks for about one batch. */
@@ -95,8 +95,8 @@ int64_t outbox_now_ms(void);
 struct config;
 
 /* Start the outbox from cfg: the delivery thread (--retry-scale, --callback-timeout,
- * --delivery-concurrency) and the SDK HTTP mode (--longpoll-hold, --body-max). Main thread,
- * after the registry and before the request workers. 0 ok, -1 error (logged). */
+ * --delivery-concurrency; the SDK HTTP mode starts in channels_start(), before this). Main
+ * thread, after the registry and before the request workers. 0 ok, -1 error (logged). */
 int outbox_start(const struct config *cfg);
 
 /* Stop it: after the request workers, the admin thread and the writer have stopped (their

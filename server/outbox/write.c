@@ -8,7 +8,7 @@
 #include <pthread.h>
 
 #include "outbox/outbox.h"
-#include "writer.h"
+#include "db/writer.h"
 
 struct job {
     struct writer_job w; /* first */

@@ -20,9 +20,10 @@
 
 #include <openssl/evp.h>
 
-#include "admin.h"
-#include "admin_token.h"
-#include "registry.h"
+#include "admin/admin.h"
+#include "admin/token.h"
+#include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
 
 struct fx {
