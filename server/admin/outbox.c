@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "admin/internal.h"
 #include "admin/outbox.h"
 #include "log.h"
 #include "outbox/delivery.h"
@@ -116,20 +117,6 @@ static int only_params(struct ctx *c, const char *const *allowed)
     return 0;
 }
 
-static int parse_num(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    char *end = NULL;
-    long long v;
-
-    if (s == NULL || s[0] < '0' || s[0] > '9')
-        return -1;
-    v = strtoll(s, &end, 10);
-    if (*end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Parse the JSON body into c->body (an object); -1 replied. */
 static int need_body(struct ctx *c)
 {
@@ -205,14 +192,14 @@ static json_t *msg_json(const struct store_outbox_msg *m, int with_body)
     return j;
 }
 
-struct list_acc {
+struct outbox_list_acc {
     json_t *items;
     int64_t last;
 };
 
 static int on_row(void *arg, const struct store_outbox_msg *m)
 {
-    struct list_acc *a = arg;
+    struct outbox_list_acc *a = arg;
 
     json_array_append_new(a->items, msg_json(m, 0));
     a->last = m->id;
@@ -246,7 +233,7 @@ static void outbox_list(struct ctx *c)
     static const char *const allowed[] = {"limit",   "offset",       "after", "union_id",
                                           "park_id", "service_name", "state", NULL};
     struct store_outbox_query q = {.limit = LIST_DEFAULT, .state = -1};
-    struct list_acc a = {json_array(), 0};
+    struct outbox_list_acc a = {json_array(), 0};
     const char *s;
     enum store_result sr;
     int64_t total = 0;
@@ -254,15 +241,15 @@ static void outbox_list(struct ctx *c)
 
     if (only_params(c, allowed) != 0)
         goto out;
-    if ((s = param(c, "limit")) != NULL && parse_num(s, 1, LIST_MAX, &q.limit) != 0) {
+    if ((s = param(c, "limit")) != NULL && admin_parse_num(s, 1, LIST_MAX, &q.limit) != 0) {
         reply_error(c, 400, "query parameter 'limit' must be an integer 1-%d", LIST_MAX);
         goto out;
     }
-    if ((s = param(c, "offset")) != NULL && parse_num(s, 0, INT64_MAX, &q.offset) != 0) {
+    if ((s = param(c, "offset")) != NULL && admin_parse_num(s, 0, INT64_MAX, &q.offset) != 0) {
         reply_error(c, 400, "query parameter 'offset' must be a non-negative integer");
         goto out;
     }
-    if ((s = param(c, "after")) != NULL && parse_num(s, 0, INT64_MAX, &q.after_id) != 0) {
+    if ((s = param(c, "after")) != NULL && admin_parse_num(s, 0, INT64_MAX, &q.after_id) != 0) {
         reply_error(c, 400, "query parameter 'after' must be a non-negative integer (an id)");
         goto out;
     }
@@ -349,7 +336,7 @@ static void outbox_route(struct ctx *c)
             reply_method(c);
         return;
     }
-    if (parse_num(c->seg[1], 1, INT64_MAX, &id) != 0) {
+    if (admin_parse_num(c->seg[1], 1, INT64_MAX, &id) != 0) {
         reply_error(c, 404, "no outbox message with id '%s'", c->seg[1]);
         return;
     }
@@ -706,7 +693,7 @@ static void ask(struct ctx *c, const char *name)
     if (only_params(c, allowed) != 0)
         return;
     if (param(c, "timeout_ms") != NULL &&
-        parse_num(param(c, "timeout_ms"), ASK_TIMEOUT_MIN, ASK_TIMEOUT_MAX, &timeout) != 0) {
+        admin_parse_num(param(c, "timeout_ms"), ASK_TIMEOUT_MIN, ASK_TIMEOUT_MAX, &timeout) != 0) {
         reply_error(c, 400, "query parameter 'timeout_ms' must be an integer %d-%d",
                     ASK_TIMEOUT_MIN, ASK_TIMEOUT_MAX);
         return;
