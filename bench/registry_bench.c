@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
 
 static double now_ms(void)

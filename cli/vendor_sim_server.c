@@ -1,6 +1,6 @@
 /* vendor_sim_server.c - the h2o server under `parklink vendor-sim` (see the header).
  *
- * Like one worker of server/http_worker.c: a listener read with h2o_evloop_socket_accept
+ * Like one worker of server/http/worker.c: a listener read with h2o_evloop_socket_accept
  * and h2o_accept, a list of open connections so a stop can end idle keep-alive ones, and
  * the same graceful drain. Signals come through a signalfd so the loop never misses one.
  * Timers are h2o timeouts, one per distinct duration (h2o 2.2 keeps one duration per

@@ -3,7 +3,7 @@
  * One thread, one h2o event loop: a listening socket, SIGTERM/SIGINT as a signalfd read in
  * the loop, one handler on "/" that sees every request, timers for answers sent later,
  * and a graceful stop. What the requests mean is the command's business; this file only
- * moves bytes. Mirrors server/http_worker.c with a single worker. */
+ * moves bytes. Mirrors server/http/worker.c with a single worker. */
 #ifndef PARKLINK_VENDOR_SIM_SERVER_H
 #define PARKLINK_VENDOR_SIM_SERVER_H
 

@@ -34,7 +34,7 @@ struct config {
     unsigned outbox_retention;        /* s a delivered callback is kept; 0 = forever */
     unsigned longpoll_hold;           /* ms a bpd/download.do poll is held */
     unsigned clock_start;             /* tests: the vendor API's clock starts here; 0 = off */
-    /* SDK HTTP-mode sessions (outbox/sdk_session.h) */
+    /* SDK HTTP-mode sessions (channels/sdk_session.h) */
     unsigned sdk_sessions_max;        /* whole table */
     unsigned sdk_sessions_per_vendor; /* per union_id */
     unsigned sdk_sessions_per_park;   /* per park_id */

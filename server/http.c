@@ -7,23 +7,23 @@
  *
  * Body caps: h2o has one per configuration. The vendors' address is served by `globalconf`
  * (--body-max); without --admin-listen a connection whose first request carries the admin
- * token is served by `trusted_conf` (the admin cap; http_gate.h), with the same routes. */
+ * token is served by `trusted_conf` (the admin cap; http/gate.h), with the same routes. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "http.h"
-#include "http_admin.h"
-#include "http_head.h"
-#include "http_qr.h"
-#include "http_worker.h"
+#include "http/admin.h"
+#include "http/head.h"
+#include "qr/page.h"
+#include "http/worker.h"
 #include "log.h"
 #include "metrics.h"
-#include "outbox/sdk_http.h"
-#include "pipeline.h"
-#include "ratelimit.h"
-#include "reply.h"
-#include "router.h"
+#include "channels/sdk_http.h"
+#include "api/pipeline.h"
+#include "http/ratelimit.h"
+#include "http/reply.h"
+#include "api/router.h"
 
 #define UNIONAPI "/unionapi/"
 #define ADMIN "/admin/v1"
@@ -131,7 +131,7 @@ static int serve_status(struct http_worker *w, h2o_req_t *req, h2o_iovec_t path,
 }
 
 /* The --admin-listen address: the admin API, /healthz and /metrics; nothing of the vendors'. */
-/* Refuse a request whose raw head is ambiguous or too large (http_head.h), before any
+/* Refuse a request whose raw head is ambiguous or too large (http/head.h), before any
  * handler reads its body. 1 if refused. */
 static int refused_head(struct http_worker *w, h2o_req_t *req)
 {
@@ -189,7 +189,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             return not_found(w, req); /* the admin API answers on --admin-listen only */
         return serve_admin(w, req, path);
     }
-    /* lane QR code images (spec 2.3, http_qr.c) */
+    /* lane QR code images (spec 2.3, qr/page.c) */
     if (path.len > sizeof HTTP_QR_PREFIX - 1 &&
         memcmp(path.base, HTTP_QR_PREFIX, sizeof HTTP_QR_PREFIX - 1) == 0) {
         if (!get)

@@ -1,10 +1,10 @@
 /* http.h - parklinkd's HTTP front: h2o configuration and the routes.
  *
- *   POST /unionapi/<path>  the vendor API, through the pipeline (pipeline.h)
+ *   POST /unionapi/<path>  the vendor API, through the pipeline (api/pipeline.h)
  *   GET  /healthz          200 {"state":1,"errmsg":"ok"}
  *   GET  /metrics          Prometheus text (metrics.h)
- *   *    /admin/v1/...     the admin API (admin.h), run on the admin thread
- *   GET  /qr/<id>.png      a lane QR code image (spec 2.3, http_qr.h)
+ *   *    /admin/v1/...     the admin API (admin/admin.h), run on the admin thread
+ *   GET  /qr/<id>.png      a lane QR code image (spec 2.3, qr/page.h)
  * Anything else is 404, a wrong method on a known path 405; every error keeps the JSON
  * reply shape, including the errors h2o itself raises (413, 400). */
 #ifndef PARKLINK_HTTP_H

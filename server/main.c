@@ -11,18 +11,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
+#include "admin/admin.h"
+#include "channels/channels.h"
 #include "config.h"
 #include "http.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "log.h"
 #include "outbox/outbox.h"
-#include "qr.h"
-#include "readers.h"
-#include "registry.h"
+#include "qr/qr.h"
+#include "db/readers.h"
+#include "admission/registry.h"
 #include "store/store.h"
 #include "wallclock.h"
-#include "writer.h"
+#include "db/writer.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* LeakSanitizer hook: h2o keeps per-thread free lists of memory chunks (its "recycle"
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
         goto out;
     }
     /* the outbox: delivery thread and the SDK's HTTP mode (issue 5, docs/callbacks.md) */
-    if (outbox_start(&cfg, st) != 0)
+    if (channels_start(&cfg) != 0 || outbox_start(&cfg, st) != 0)
         goto out;
     if (http_start(&cfg) != 0)
         goto out;
@@ -109,8 +110,9 @@ int main(int argc, char **argv)
     rc = 0;
     log_info("stopped");
 out:
-    writer_stop(); /* after the workers: it finishes every job they queued */
-    outbox_stop(); /* after the workers and the writer: they wake it, it answers their asks */
+    writer_stop();   /* after the workers: it finishes every job they queued */
+    outbox_stop();   /* after the workers and the writer: they wake it, it answers their asks */
+    channels_stop(); /* after the delivery thread, which hands messages to long-polls */
     readers_cleanup();
     http_cleanup();
     admin_cleanup();

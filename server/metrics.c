@@ -13,7 +13,7 @@
 
 #include "parklink/services.h"
 #include "metrics.h"
-#include "outbox/outbox_metrics.h"
+#include "outbox_metrics.h"
 
 /* Histogram upper bounds, nanoseconds; the last bucket (+Inf) is implicit. */
 static const uint64_t bounds_ns[] = {
@@ -263,6 +263,6 @@ void metrics_render(FILE *out, const struct metrics_gauges *g)
 {
     render_services(out);
     render_http(out);
-    outbox_metrics_render(out); /* server/outbox/outbox_metrics.c */
+    outbox_metrics_render(out); /* server/outbox_metrics.c */
     render_process(out, g);
 }

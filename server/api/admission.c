@@ -2,12 +2,12 @@
  *
  * The hot path of the platform (every barrier of the city asks it): the pipeline has already
  * authenticated the vendor and found its park; the decision is a pure function of the
- * worker's registry snapshot (admission_decide, registry.c). This file only reads two
+ * worker's registry snapshot (admission_decide, admission/rules.c). This file only reads two
  * fields and writes the reply into one buffer from the request pool: no malloc, no lock. */
 #include <string.h>
 
 #include "api/handlers.h"
-#include "registry.h"
+#include "admission/rules.h"
 
 static char *put(char *p, const char *s, size_t n)
 {

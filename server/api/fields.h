@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "pipeline.h"
-#include "registry.h"
+#include "api/pipeline.h"
+#include "admission/registry.h"
 
 #define API_TIME_MIN 946684800           /* 2000-01-01: earlier unix seconds are not real records */
 #define API_TIME_AHEAD 86400             /* a lane clock may run ahead of ours by up to a day */

@@ -6,7 +6,7 @@
 #ifndef PARKLINK_API_HANDLERS_H
 #define PARKLINK_API_HANDLERS_H
 
-#include "pipeline.h"
+#include "api/pipeline.h"
 
 /* Resolve the binding table against the service table. Fails loudly (logs every problem,
  * returns -1) if a bound id is not in the table, is bound twice, or is not a service

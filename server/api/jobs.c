@@ -10,7 +10,7 @@
 #include "api/fields.h"
 #include "api/jobs.h"
 #include "api/texts.h"
-#include "http_worker.h"
+#include "http/worker.h"
 
 struct job_text {
     struct job_text *next;

@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-#include "pipeline.h"
-#include "writer.h"
+#include "api/pipeline.h"
+#include "db/writer.h"
 
 struct job_text;
 

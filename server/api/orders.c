@@ -13,7 +13,7 @@
 #include "api/handlers.h"
 #include "api/jobs.h"
 #include "api/texts.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "outbox/notices.h"
 #include "store/store_orders.h"
 

@@ -14,7 +14,7 @@
 #include "api/jobs.h"
 #include "api/texts.h"
 #include "log.h"
-#include "qr.h"
+#include "qr/qr.h"
 #include "store/store_orders.h"
 
 #define PLOTS_MAX 10000000

@@ -1,6 +1,6 @@
 /* queries.c - order history (spec 4.1) and the e-payment state of an order (4.3).
  *
- * Reads on the worker's own store session (readers.h), never through the writer: WAL lets
+ * Reads on the worker's own store session (db/readers.h), never through the writer: WAL lets
  * them run beside the group commit. 4.1 selects by park, order or plate, only among the parks
  * the caller owns; its period is at most one natural month (refused beyond), by default from
  * 00:00 China Standard Time today until now; pages of 20 by default, 100 at most. */
@@ -10,7 +10,7 @@
 #include "api/fields.h"
 #include "api/handlers.h"
 #include "api/texts.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "store/store_orders.h"
 
 #define PAGE_SIZE_DEFAULT 20

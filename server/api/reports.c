@@ -13,7 +13,7 @@
 #include "api/handlers.h"
 #include "api/jobs.h"
 #include "api/texts.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "store/store_orders.h"
 
 #define CARD_PAGE_MAX 1000

@@ -24,13 +24,12 @@
 
 #include "log.h"
 #include "outbox/delivery.h"
-#include "writer.h"
-#include "outbox/longpoll.h"
 #include "outbox/outbox.h"
-#include "outbox/outbox_metrics.h"
+#include "outbox_metrics.h"
 #include "outbox/receivers.h"
+#include "db/writer.h"
 #include "parklink/text.h"
-#include "registry.h"
+#include "admission/registry.h"
 #include "store/store_outbox.h"
 
 #define LEASE_MS (10 * 60 * 1000) /* a claimed row is ours this long (other nodes skip it) */
@@ -48,6 +47,33 @@
 #define DELIVERY_NICE 19      /* below the request workers (see delivery_main) */
 #define EARLY_ANSWER_MS 60000 /* an answer waits this long for its asker (see early_answer) */
 #define EARLY_ANSWER_MAX 256  /* and no more than this many wait */
+
+static struct delivery_longpoll longpoll; /* delivery_set_longpoll(); zero: no channel */
+
+void delivery_set_longpoll(const struct delivery_longpoll *lp)
+{
+    longpoll = *lp;
+}
+
+static int lp_waiting(const char *union_id, const char *park_id)
+{
+    return longpoll.waiting != NULL && longpoll.waiting(union_id, park_id);
+}
+
+static int lp_hand_out(const char *union_id, const char *park_id, int64_t id,
+                       const char *service_name, const char *body, size_t len)
+{
+    if (longpoll.hand_out == NULL)
+        return -1;
+    return longpoll.hand_out(union_id, park_id, id, service_name, body, len);
+}
+
+static void lp_each_waiting(void (*cb)(void *arg, const char *union_id, const char *park_id),
+                            void *arg)
+{
+    if (longpoll.each_waiting != NULL)
+        longpoll.each_waiting(cb, arg);
+}
 
 /* ---- what other threads queue ---- */
 
@@ -1091,7 +1117,7 @@ static int on_poll_row(void *arg, const struct store_outbox_msg *row)
 /* Hand due messages of one park to its waiting polls, one message per poll. */
 static void serve_park(const char *union_id, const char *park_id)
 {
-    while (longpoll_waiting(union_id, park_id)) {
+    while (lp_waiting(union_id, park_id)) {
         struct polled p = {0};
         int64_t now = outbox_now_ms();
         struct store_outbox_result *r;
@@ -1129,8 +1155,8 @@ static void serve_park(const char *union_id, const char *park_id)
             delay = outbox_retry_delay_ms(OUTBOX_MAX_ATTEMPTS - 1, d.opt.retry_scale);
         r->next_at = now + delay;
         commit_batch();
-        if (longpoll_hand_out(union_id, park_id, p.row.id, p.row.service_name, p.body,
-                              p.row.body_len) != 0) {
+        if (lp_hand_out(union_id, park_id, p.row.id, p.row.service_name, p.body,
+                        p.row.body_len) != 0) {
             /* the poll went away meanwhile: the message is due again at once */
             r = batch_add(p.row.id, STORE_OUTBOX_RETRY, 0, now, 0, &a);
             r->next_at = now;
@@ -1243,7 +1269,7 @@ static void housekeeping(int64_t now)
         outbox_metrics_gauges(pending, dead);
     ask_deadlines(now, 0);
     early_expire(now, 0);
-    longpoll_each_waiting(on_waiting_park, NULL);
+    lp_each_waiting(on_waiting_park, NULL);
     d.next_housekeeping = now + HOUSEKEEPING_MS;
 }
 
@@ -1287,13 +1313,14 @@ static void run_pass(void)
     }
     /* long-polls: parks named since the last pass (new messages, new polls) */
     if (sweep) {
-        longpoll_each_waiting(on_waiting_park, NULL);
+        lp_each_waiting(on_waiting_park, NULL);
     } else {
-        HASH_ITER (hh, hints, h, tmp) {
-            if (longpoll_waiting(h->union_id, h->park_id))
+        HASH_ITER(hh, hints, h, tmp)
+        {
+            if (lp_waiting(h->union_id, h->park_id))
                 serve_park(h->union_id, h->park_id);
             else if (h->park_id[0] == '\0')
-                longpoll_each_waiting(on_waiting_park, NULL); /* a message for no single park */
+                lp_each_waiting(on_waiting_park, NULL); /* a message for no single park */
         }
     }
     HASH_ITER (hh, hints, h, tmp) {

@@ -34,6 +34,24 @@ struct delivery_options {
  * 0 ok, -1 error (logged). */
 int delivery_start(const struct delivery_options *opt);
 
+/* The long-poll channel as the delivery thread uses it (channels/longpoll.c gives it through
+ * delivery_set_longpoll, so the outbox includes nothing of the channels above it). Each
+ * function runs on any thread; their contracts are those of channels/longpoll.h. */
+struct delivery_longpoll {
+    /* cb(arg, union_id, park_id) for every park with a waiting poll */
+    void (*each_waiting)(void (*cb)(void *arg, const char *union_id, const char *park_id),
+                         void *arg);
+    /* is a poll of this park waiting? */
+    int (*waiting)(const char *union_id, const char *park_id);
+    /* hand message id to the oldest poll of this park: 0 done, -1 when none waits */
+    int (*hand_out)(const char *union_id, const char *park_id, int64_t id,
+                    const char *service_name, const char *body, size_t len);
+};
+
+/* Register the long-poll channel (copied). Before delivery_start(); without one no park
+ * ever counts as polling. */
+void delivery_set_longpoll(const struct delivery_longpoll *lp);
+
 /* Stop the thread: transfers in flight are abandoned (their messages stay pending and go
  * again at the next start), waiting asks are answered 503. Call after the request workers
  * and the admin thread have stopped. */

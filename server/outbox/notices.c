@@ -8,7 +8,7 @@
 #include "log.h"
 #include "outbox/notices.h"
 #include "outbox/receivers.h"
-#include "registry.h"
+#include "admission/registry.h"
 
 struct outbox_msg *notices_car_owner(const struct vendor *v, const char *park_id,
                                      const char *order_id, const char *plate)

@@ -12,13 +12,9 @@
 #include "config.h"
 #include "log.h"
 #include "outbox/delivery.h"
-#include "outbox/longpoll.h"
 #include "outbox/outbox.h"
-#include "writer.h"
-#include "outbox/sdk_http.h"
-#include "outbox/sdk_session.h"
+#include "db/writer.h"
 #include "parklink/client.h"
-#include "registry.h"
 
 /* spec 1.10: seconds before retry 1..10 */
 static const int schedule_s[OUTBOX_MAX_ATTEMPTS - 1] = {10, 20, 30, 40, 50, 80, 120, 160, 200, 300};
@@ -186,17 +182,6 @@ void outbox_committed(const char *union_id, const char *park_id)
     delivery_notify(union_id, park_id);
 }
 
-/* A vendor's key changed, or a vendor or park went away: its SDK sessions end, and so do
- * the long-polls held under them. */
-static void on_auth_change(void *arg, const struct snapshot *s)
-{
-    unsigned n;
-
-    (void)arg;
-    if ((n = sdk_session_revoke_stale(s, longpoll_on_session_ended, NULL)) > 0)
-        log_info("sdk: %u session(s) ended: key changed, or vendor or park deleted", n);
-}
-
 int outbox_start(const struct config *cfg, struct store *st)
 {
     struct delivery_options opt = {
@@ -207,23 +192,10 @@ int outbox_start(const struct config *cfg, struct store *st)
         .retention_ms = (int64_t)cfg->outbox_retention * 1000,
     };
 
-    struct sdk_session_limits lim = {
-        .max = cfg->sdk_sessions_max,
-        .per_vendor = cfg->sdk_sessions_per_vendor,
-        .per_park = cfg->sdk_sessions_per_park,
-        .idle_s = cfg->sdk_session_idle,
-    };
-
-    longpoll_init(cfg->longpoll_hold);
-    sdk_http_init(cfg->body_max);
-    sdk_session_init(&lim);
-    registry_on_auth_change(on_auth_change, NULL);
     return delivery_start(&opt);
 }
 
 void outbox_stop(void)
 {
-    registry_on_auth_change(NULL, NULL);
     delivery_stop();
-    sdk_session_cleanup();
 }

@@ -85,8 +85,8 @@ int64_t outbox_now_ms(void);
 struct config;
 
 /* Start the outbox from cfg: the delivery thread (--retry-scale, --callback-timeout,
- * --delivery-concurrency; a session of its own on st) and the SDK HTTP mode
- * (--longpoll-hold, --body-max). Main thread, after the registry and before the request
+ * --delivery-concurrency; a session of its own on st; the SDK HTTP mode starts in
+ * channels_start(), before this). Main thread, after the registry and before the request
  * workers. 0 ok, -1 error (logged). */
 int outbox_start(const struct config *cfg, struct store *st);
 

@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "admin.h"
-#include "registry.h"
+#include "admin/admin.h"
+#include "admission/registry.h"
 #include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);

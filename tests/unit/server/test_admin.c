@@ -20,11 +20,12 @@
 
 #include <openssl/evp.h>
 
-#include "admin.h"
-#include "admin_token.h"
-#include "registry.h"
+#include "admin/admin.h"
+#include "admin/token.h"
+#include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
-#include "writer.h"
+#include "db/writer.h"
 
 struct fx {
     char dir[64];

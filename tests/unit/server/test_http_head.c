@@ -1,4 +1,4 @@
-/* test_http_head.c - server/http_head.c: the line scanner of raw request heads.
+/* test_http_head.c - server/http/head.c: the line scanner of raw request heads.
  *
  * Completeness (CRLF and bare LF line ends, an empty line before the request line), the
  * framing verdicts (conflicting Content-Length, CL with TE, TE twice; identical CLs pass),
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "http_head.h"
+#include "http/head.h"
 
 static int scan(const char *s, struct http_head *h)
 {

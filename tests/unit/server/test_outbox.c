@@ -23,7 +23,7 @@
 #include "parklink/envelope.h"
 #include "parklink/sign.h"
 #include "store/store_outbox.h"
-#include "writer.h"
+#include "db/writer.h"
 
 #define KEY "EA2D90FEEF1E9F8E"
 

@@ -3,7 +3,7 @@
  * HTTP/1.1 in h2o 2.2 stops reading a connection while a request is being processed, so a
  * client that hangs up is noticed only when its reply is written, after the call finished
  * (tests/integration/test_http_abandon.py drives that over real sockets). The pipeline's
- * abandon path (pipeline.h: the request disposed before pipeline_finish) is for the transports
+ * abandon path (api/pipeline.h: the request disposed before pipeline_finish) is for the transports
  * that do free a request early (an HTTP/2 stream reset). Here synthetic requests on a real h2o
  * context go through the real pipeline to the real writer on a real SQLite file and queue
  * behind a job that holds the writer; half of them are disposed while queued. Their jobs must
@@ -24,14 +24,14 @@
 #include <pthread.h>
 
 #include "config.h"
-#include "http_worker.h"
+#include "http/worker.h"
 #include "metrics.h"
-#include "pipeline.h"
-#include "registry.h"
-#include "router.h"
+#include "api/pipeline.h"
+#include "admission/registry.h"
+#include "api/router.h"
 #include "store/store.h"
 #include "store/store_orders.h"
-#include "writer.h"
+#include "db/writer.h"
 
 #define KEY "EA2D90FEEF1E9F8E"
 #define JOBS 8
@@ -174,7 +174,7 @@ static void test_disposed_while_queued(void **state)
     assert_int_equal(pipeline_init(&cfg), 0);
     assert_int_equal(router_match("neworder/addorder", 17, 0, &route), 1);
 
-    /* one worker, as http_worker.c sets it up, driven by this thread */
+    /* one worker, as http/worker.c sets it up, driven by this thread */
     h2o_config_init(&gconf);
     h2o_config_register_host(&gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     w.loop = h2o_evloop_create();
@@ -265,7 +265,7 @@ static void test_disposed_while_queued(void **state)
     {
         h2o_multithread_queue_t *queue = w.ctx.queue;
         h2o_context_dispose(&w.ctx);
-        free(queue); /* h2o 2.2 does not free it (see http_worker.c) */
+        free(queue); /* h2o 2.2 does not free it (see http/worker.c) */
     }
     h2o_evloop_destroy(w.loop);
     h2o_config_dispose(&gconf);

@@ -1,4 +1,4 @@
-/* test_ratelimit.c - server/ratelimit.c: the per-vendor one-second window.
+/* test_ratelimit.c - server/http/ratelimit.c: the per-vendor one-second window.
  *
  * Counts per vendor independently, resets with each new second, is off at 0, and stays
  * exact when several threads count the same vendor at once. */
@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <cmocka.h>
 
-#include "ratelimit.h"
+#include "http/ratelimit.h"
 
 static void test_window(void **state)
 {

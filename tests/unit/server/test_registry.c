@@ -19,7 +19,8 @@
 
 #include <cmocka.h>
 
-#include "registry.h"
+#include "admission/registry.h"
+#include "admission/rules.h"
 #include "store/store.h"
 
 struct fx {

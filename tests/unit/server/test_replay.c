@@ -1,4 +1,4 @@
-/* test_replay.c - the per-vendor replay window (server/replay.c).
+/* test_replay.c - the per-vendor replay window (server/api/replay.c).
  *
  * Rows are real rows of the service table: 2.2 (rand), 3.3 (time_temp in ms), 3.10
  * (timestamp in seconds, optional). A repeat within the window is refused, a time outside
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "replay.h"
+#include "api/replay.h"
 
 #define NOW 1700000000
 #define W 300

@@ -1,4 +1,4 @@
-/* test_router.c - server/router.c against the service table, and the handler binding.
+/* test_router.c - server/api/router.c against the service table, and the handler binding.
  *
  * Every vendor-to-platform row must be reachable: by its path, or (uploadData rows) by its
  * service_name; other rows never; and handlers_init() must accept the binding table. */
@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "api/handlers.h"
-#include "router.h"
+#include "api/router.h"
 
 static void test_every_row_routes(void **state)
 {

@@ -1,4 +1,4 @@
-/* test_sdk_session.c - the SDK session table (server/outbox/sdk_session.c).
+/* test_sdk_session.c - the SDK session table (server/channels/sdk_session.c).
  *
  * Quotas end the oldest session of the same vendor (park), never another vendor's; a full
  * table takes from the vendor holding the most; idle sessions expire on an injected clock;
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "outbox/sdk_session.h"
+#include "channels/sdk_session.h"
 
 static int64_t fake_now = 1000000;
 

@@ -1,4 +1,4 @@
-/* test_writer.c - the group-commit writer (server/writer.c) on a real SQLite file.
+/* test_writer.c - the group-commit writer (server/db/writer.c) on a real SQLite file.
  *
  * Batching: while a gate job holds the writer, 63 threads submit at once; they must all land
  * in one more batch (two commits for 64 jobs), and every row must be stored. Isolation: a job
@@ -26,7 +26,7 @@
 #include "store/sqlite_engine.h"
 #include "store/store.h"
 #include "store/store_orders.h"
-#include "writer.h"
+#include "db/writer.h"
 
 #define THREADS 63
 
@@ -530,7 +530,7 @@ static void test_done_runs_on_the_receiving_loop(void **state)
     }
     h2o_multithread_unregister_receiver(queue, &receiver);
     h2o_multithread_destroy_queue(queue);
-    free(queue); /* h2o 2.2's evloop destroy_queue does not free it (see http_worker.c) */
+    free(queue); /* h2o 2.2's evloop destroy_queue does not free it (see http/worker.c) */
     h2o_evloop_destroy(loop);
 }
 
