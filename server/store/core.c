@@ -21,8 +21,9 @@ struct store *store_open(const char *uri, char *err, size_t errlen)
     const struct store_engine *e = &store_sqlite_engine;
 
     if (uri == NULL || uri[0] == '\0') {
-        snprintf(err, errlen, "empty store URI (expected a SQLite path, sqlite:PATH or "
-                              "postgresql://user@host/db)");
+        snprintf(err, errlen,
+                 "empty store URI (expected a SQLite path, sqlite:PATH or "
+                 "postgresql://user@host/db)");
         return NULL;
     }
     if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0) {
@@ -70,7 +71,7 @@ void store_session_close(struct store_session *s)
         return;
     if (s->depth > 0)
         store_rollback(s);
-    HASH_ITER(hh, s->cache, q, tmp) {
+    HASH_ITER (hh, s->cache, q, tmp) {
         HASH_DEL(s->cache, q);
         s->st->engine->finalize(q);
     }
@@ -356,4 +357,29 @@ int64_t sql_now_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *store_strerror(enum store_result r)
+{
+    switch (r) {
+    case STORE_OK:
+        return "ok";
+    case STORE_NOT_FOUND:
+        return "not found";
+    case STORE_CONFLICT:
+        return "already exists";
+    case STORE_FOREIGN_KEY:
+        return "a referenced record does not exist";
+    case STORE_IN_USE:
+        return "still referenced by other records";
+    case STORE_ABORTED:
+        return "aborted by the caller";
+    case STORE_BUSY:
+        return "the database is locked by another process";
+    case STORE_FULL:
+        return "the disk is full";
+    case STORE_ERROR:
+        break;
+    }
+    return "internal store error";
 }
