@@ -68,18 +68,24 @@ static struct pg_stmt *stmt_of(struct sql_stmt *q)
 
 /* ---- errors ---- */
 
+/* Keep the failure's SQLSTATE and its primary message, on one line (libpq's own messages,
+ * e.g. a lost connection, span several). */
 static void set_error(struct pg_session *ps, const PGresult *res)
 {
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res != NULL ? PQresultErrorMessage(res) : NULL;
+    const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char *p;
     size_t n;
 
     if (msg == NULL || msg[0] == '\0')
         msg = PQerrorMessage(ps->conn);
     snprintf(ps->sqlstate, sizeof ps->sqlstate, "%s", state != NULL ? state : "");
     snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg != NULL && msg[0] ? msg : "unknown error");
+    for (p = ps->errmsg; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
     n = strlen(ps->errmsg);
-    while (n > 0 && (ps->errmsg[n - 1] == '\n' || ps->errmsg[n - 1] == ' '))
+    while (n > 0 && ps->errmsg[n - 1] == ' ')
         ps->errmsg[--n] = '\0';
 }
 
@@ -573,7 +579,7 @@ static int ensure_prepared(struct pg_session *ps, struct pg_stmt *q)
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         set_error(ps, res);
         PQclear(res);
-        log_error("postgresql: prepare: %s: %s", ps->errmsg, q->base.sql);
+        log_debug("postgresql: prepare: %s: %s", ps->errmsg, q->base.sql);
         return -1;
     }
     PQclear(res);

@@ -28,6 +28,27 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
+/* A run registered for PostgreSQL that never made a PostgreSQL database tested SQLite (or
+ * nothing) under PostgreSQL's name: fail it at exit instead of letting it pass. */
+static int made_pg;
+
+static void check_made_pg(void)
+{
+    if (!made_pg) {
+        fprintf(stderr, "store_fixture: PLK_TEST_ENGINE=postgresql, but this test made no "
+                        "PostgreSQL store (does it use store_fixture_init?)\n");
+        _exit(1);
+    }
+}
+
+__attribute__((constructor)) static void fixture_guard(void)
+{
+    const char *e = getenv("PLK_TEST_ENGINE");
+
+    if (e != NULL && strcmp(e, "postgresql") == 0)
+        atexit(check_made_pg);
+}
+
 const char *store_fixture_engine(void)
 {
     const char *e = getenv("PLK_TEST_ENGINE");
@@ -112,6 +133,7 @@ const char *store_fixture_init(struct store_fixture *f, const char *engine)
         if (store_fixture_pg_admin(sql) != 0)
             die("cannot create database %s", f->dbname);
         f->pg = 1;
+        made_pg = 1;
         return f->uri;
     }
     snprintf(f->dir, sizeof f->dir, "/tmp/plk-ut-XXXXXX");
