@@ -493,25 +493,45 @@ static void test_reconnect_after_lost_backend(void **state)
     assert_int_equal(one_int(c->s, SQL_COUNT), 3);
 }
 
-/* A private cluster restarted under an open session: the session's next transaction works
- * (a node survives a PostgreSQL restart). */
+/* A private cluster for the restart test, stopped by its teardown even when the test fails. */
+static char cluster_dir[512], cluster_uri[512];
+
+static int cluster_start(void **state)
+{
+    char line[1100];
+    FILE *p = popen(PLK_SOURCE_DIR "/scripts/pg-test-cluster.sh start", "r");
+
+    if (p == NULL || fgets(line, sizeof line, p) == NULL) {
+        if (p != NULL)
+            pclose(p);
+        return -1;
+    }
+    if (pclose(p) != 0 || sscanf(line, "%511s %511s", cluster_dir, cluster_uri) != 2)
+        return -1;
+    return 0;
+}
+
+static int cluster_stop(void **state)
+{
+    char cmd[700];
+
+    snprintf(cmd, sizeof cmd, PLK_SOURCE_DIR "/scripts/pg-test-cluster.sh stop %s", cluster_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The cluster restarted under an open session: the session's next transaction works (a node
+ * survives a PostgreSQL restart). */
 static void test_survives_server_restart(void **state)
 {
-    char line[1024], dir[512], uri[512], cmd[1200], v[64];
-    FILE *p;
-    struct store *st;
+    char err[256], cmd[700], v[64];
+    struct store *st = store_open(cluster_uri, err, sizeof err);
     struct store_session *s;
 
-    p = popen(PLK_SOURCE_DIR "/scripts/pg-test-cluster.sh start", "r");
-    assert_non_null(p);
-    assert_non_null(fgets(line, sizeof line, p));
-    assert_int_equal(pclose(p), 0);
-    assert_int_equal(sscanf(line, "%511s %511s", dir, uri), 2);
-    st = store_open(uri, line, sizeof line);
-    assert_non_null(st);
+    if (st == NULL)
+        fail_msg("store_open: %s", err);
     s = store_fixture_session(st);
     assert_int_equal(put(s, "before", "1"), STORE_OK);
-    snprintf(cmd, sizeof cmd, PLK_SOURCE_DIR "/scripts/pg-test-cluster.sh restart %s", dir);
+    snprintf(cmd, sizeof cmd, PLK_SOURCE_DIR "/scripts/pg-test-cluster.sh restart %s", cluster_dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(store_begin(s, STORE_TX_WRITE), STORE_OK);
     assert_int_equal(put(s, "after", "2"), STORE_OK);
@@ -520,8 +540,6 @@ static void test_survives_server_restart(void **state)
     assert_int_equal(one_int(s, SQL_COUNT), 2);
     store_session_close(s);
     store_close(st);
-    snprintf(cmd, sizeof cmd, PLK_SOURCE_DIR "/scripts/pg-test-cluster.sh stop %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* ---- both engines build the same schema ---- */
@@ -669,7 +687,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interleaved_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_lost_backend, setup, teardown),
-        cmocka_unit_test(test_survives_server_restart),
+        cmocka_unit_test_setup_teardown(test_survives_server_restart, cluster_start, cluster_stop),
         cmocka_unit_test_setup_teardown(test_same_schema_both_engines, setup, teardown),
     };
 
