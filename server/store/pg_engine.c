@@ -206,6 +206,28 @@ static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
     return c;
 }
 
+/* What every session's connection runs first, again after a reconnect: a row lock waited
+ * for longer than the SQLite engine's busy timeout answers STORE_BUSY (55P03), as SQLite's
+ * busy timeout does. */
+#define PG_SESSION_SETUP "SET lock_timeout = '5s'"
+
+static void quiet_notice(void *arg, const char *msg)
+{
+    log_debug("postgresql: %s", msg);
+}
+
+static int session_setup(PGconn *c)
+{
+    PGresult *res;
+    int ok;
+
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
+    res = PQexec(c, PG_SESSION_SETUP);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
 /* Outside a transaction a broken connection is re-established before use. */
 static int ensure_conn(struct pg_session *ps)
 {
@@ -218,7 +240,7 @@ static int ensure_conn(struct pg_session *ps)
     ps->active = NULL;
     PQreset(ps->conn);
     ps->conn_gen++;
-    if (PQstatus(ps->conn) != CONNECTION_OK) {
+    if (PQstatus(ps->conn) != CONNECTION_OK || session_setup(ps->conn) != 0) {
         set_error(ps, NULL);
         return -1;
     }
@@ -299,11 +321,6 @@ static void pg_close(struct store *st)
     free(p);
 }
 
-static void quiet_notice(void *arg, const char *msg)
-{
-    log_debug("postgresql: %s", msg);
-}
-
 static struct store_session *pg_session_open(struct store *st, char *err, size_t errlen)
 {
     struct pg_session *ps = calloc(1, sizeof *ps);
@@ -316,7 +333,12 @@ static struct store_session *pg_session_open(struct store *st, char *err, size_t
         free(ps);
         return NULL;
     }
-    PQsetNoticeProcessor(ps->conn, quiet_notice, NULL);
+    if (session_setup(ps->conn) != 0) {
+        snprintf(err, errlen, "session setup: %s", PQerrorMessage(ps->conn));
+        PQfinish(ps->conn);
+        free(ps);
+        return NULL;
+    }
     ps->conn_gen = 1;
     return &ps->base;
 }

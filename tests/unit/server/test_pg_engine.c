@@ -476,6 +476,10 @@ static void test_reconnect_after_lost_backend(void **state)
     assert_int_equal(put(c->s, "b", "2"), STORE_OK);
     assert_int_equal(store_commit(c->s), STORE_OK);
     assert_int_not_equal(one_int(c->s, "SELECT pg_backend_pid()"), pid);
+    /* the new connection got the session's settings again */
+    assert_int_equal(sql_one(sql_prepare(c->s, "SHOW lock_timeout"), "show", read_text, v),
+                     STORE_OK);
+    assert_string_equal(v, "5s");
     assert_int_equal(get(c->s, "a", v), STORE_OK);
     assert_int_equal(one_int(c->s, SQL_COUNT), 2);
 
