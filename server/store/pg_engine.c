@@ -183,10 +183,19 @@ static void free_wire(struct pg_session *ps)
 
 /* ---- connections ---- */
 
+/* A connection to uri; a server that does not answer is given up after 10 s to connect, and
+ * after about a minute of silence on an open TCP connection (keepalives). */
 static PGconn *connect_uri(const char *uri, char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "fallback_application_name", NULL};
-    const char *vals[] = {uri, "parklinkd", NULL};
+    /* defaults first: what the URI names overrides them (expand_dbname) */
+    const char *keys[] = {"connect_timeout",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "fallback_application_name",
+                          "dbname",
+                          NULL};
+    const char *vals[] = {"10", "30", "10", "3", "parklinkd", uri, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
 
     if (c == NULL) {

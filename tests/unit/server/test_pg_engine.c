@@ -138,6 +138,28 @@ static void test_two_nodes_migrate_at_once(void **state)
     store_fixture_fini(&f);
 }
 
+/* A database whose commits are not durable is refused, naming the setting; so is a server
+ * that is not there. */
+static void test_refuses_undurable_and_unreachable(void **state)
+{
+    struct store_fixture f;
+    char sql[160], err[512];
+
+    store_fixture_init(&f, "postgresql");
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s SET synchronous_commit = off", f.dbname);
+    assert_int_equal(store_fixture_pg_admin(sql), 0);
+    err[0] = '\0';
+    assert_null(store_open(f.uri, err, sizeof err));
+    assert_non_null(strstr(err, "not durable (synchronous_commit=off"));
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s SET synchronous_commit = local", f.dbname);
+    assert_int_equal(store_fixture_pg_admin(sql), 0);
+    store_close(store_fixture_open(&f)); /* durable on this server: accepted */
+    store_fixture_fini(&f);
+    assert_null(
+        store_open("postgresql://plk@/x?host=/nonexistent-plk-dir&port=1", err, sizeof err));
+    assert_non_null(strstr(err, "cannot connect"));
+}
+
 static const char SQL_PUT[] = "INSERT INTO settings (key, value) VALUES (?1, ?2)";
 static const char SQL_GET[] = "SELECT value FROM settings WHERE key = ?1";
 static const char SQL_COUNT[] = "SELECT count(*) FROM settings";
@@ -682,6 +704,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrates_once, setup, teardown),
         cmocka_unit_test(test_two_nodes_migrate_at_once),
+        cmocka_unit_test(test_refuses_undurable_and_unreachable),
         cmocka_unit_test_setup_teardown(test_savepoint_after_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_tx_does_not_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_mapping, setup, teardown),
