@@ -564,11 +564,12 @@ static enum store_result run_verb(struct sqlite_session *es, sqlite3_stmt **slot
 
 static enum store_result run_savepoint(struct sqlite_session *es, int kind, int depth)
 {
-    static const char *const fmt[3] = {"SAVEPOINT sp%d", "RELEASE sp%d", "ROLLBACK TO sp%d"};
-    static const char *const what[3] = {"savepoint", "release savepoint", "rollback to savepoint"};
+    static const char *const verb[3] = {"SAVEPOINT", "RELEASE", "ROLLBACK TO"};
+    static const char *const what[3] = {"savepoint", "release savepoint",
+                                        "rollback to savepoint"};
     char sql[32];
 
-    snprintf(sql, sizeof sql, fmt[kind], depth);
+    snprintf(sql, sizeof sql, "%s sp%d", verb[kind], depth);
     return run_verb(es, depth >= 0 && depth < SP_CACHED ? &es->sp[kind][depth] : NULL, sql,
                     what[kind]);
 }

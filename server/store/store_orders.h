@@ -1,14 +1,17 @@
-/* store_orders.h - the store's sub-interface for parking records and what vendors publish.
+/* store_orders.h - parking records and what vendors publish, as plain store operations.
  *
  * Entries and exits (spec 3.1, 3.2), escaped orders (3.8), order queries (4.1, 4.3, 10.2,
  * 10.3), record corrections (10.1), published park details (2.1, 2.2, 2.5), lane QR codes
- * (2.3), lane screen texts (10.5) and monthly cards (10.6 and the admin API). Reached as
- * st->ops->orders; a backend fills struct store_order_ops (sqlite_orders.c today).
+ * (2.3), lane screen texts (10.5) and monthly cards (10.6 and the admin API). Implemented
+ * in orders.c, order_reads.c, published.c and cards.c, on sql.h (either engine).
  *
- * Every op takes a session (struct store_tx, store_tx.h). Inside a batch (batch_begin ..
- * batch_commit, the writer thread's group commit) ops join the open write transaction; outside
- * one, each op is its own transaction. Money is in fen (1/100 yuan), times are unix seconds.
- * Strings of rows handed to callbacks are valid only during the call. */
+ * Every op takes the caller's session first (store.h). Called inside store_begin ..
+ * store_commit (the writer's batch, one job per savepoint) an op joins that transaction;
+ * outside one it runs in a transaction of its own (a single-statement read runs as that
+ * statement). Money is in fen (1/100 yuan), times are unix seconds. Strings of rows handed
+ * to callbacks are valid only during the call. Expected outcomes (duplicates, refused exits,
+ * foreign parks ...) come back in *out with STORE_OK; they never fail a statement, so they
+ * leave a joined transaction usable on either engine. */
 #ifndef PARKLINK_STORE_ORDERS_H
 #define PARKLINK_STORE_ORDERS_H
 
@@ -16,7 +19,6 @@
 #include <stdint.h>
 
 #include "store/store.h"
-#include "store/store_tx.h"
 
 #define STORE_ORDER_ID_MAX 64
 #define STORE_DATE_MAX 10  /* YYYY-MM-DD */
@@ -191,223 +193,89 @@ struct store_card_query {
     int64_t after_id, offset, limit; /* limit 0 = no limit; rows in id order */
 };
 
-struct store_order_ops {
-    /* Sessions. open MUST prepare whatever the ops need on st's connection and return NULL
-     * (logged) on failure; close MUST NOT be called inside a batch. */
-    struct store_tx *(*tx_open)(struct store *st);
-    void (*tx_close)(struct store_tx *tx);
+/* ---- parking records (orders.c) ---- */
 
-    /* Group commit. batch_begin MUST start one write transaction (and hold the handle's lock
-     * until commit or rollback; one that failed holds nothing and is not rolled back);
-     * batch_commit MUST make every kept job's writes durable at
-     * once or none of them (then it returns an error and the transaction is gone). job_begin
-     * / job_end bracket one job: job_end(keep 0) MUST undo exactly that job's writes and
-     * leave the rest of the batch intact. */
-    enum store_result (*batch_begin)(struct store_tx *tx);
-    enum store_result (*batch_commit)(struct store_tx *tx);
-    void (*batch_rollback)(struct store_tx *tx);
-    enum store_result (*job_begin)(struct store_tx *tx);
-    enum store_result (*job_end)(struct store_tx *tx, int keep);
+/* 3.1: MUST answer STORE_ENTRY_DUPLICATE, writing nothing, when (park_id, order_id) exists
+ * (also when another node stores the same order at the same moment: the unique key
+ * decides); else close the car's (car_number, color) open and paying orders in that park at
+ * zero (out_time = in_time), store the entry, and take empty_plot as the park's live count
+ * unless a later event already set it. An open stay of the car that began after this entry
+ * closes this one instead (a delayed upload). */
+enum store_result store_entry_put(struct store_session *s, const struct store_entry *e,
+                                  enum store_entry_outcome *out);
 
-    /* 3.1: MUST answer STORE_ENTRY_DUPLICATE, writing nothing, when (park_id, order_id)
-     * exists; else close the car's (car_number, color) open and paying orders in that park at
-     * zero (out_time = in_time), store the entry, and take empty_plot as the park's live
-     * count unless a later event already set it. */
-    enum store_result (*entry_put)(struct store_tx *tx, const struct store_entry *e,
-                                   enum store_entry_outcome *out);
-    /* 3.2: close the order per pay_type (cash and zero totals settle, escape escapes,
-     * wallet/sweepcode with money due become paying). An order that is settled or escaped
-     * MUST NOT change (REPEATED or CONFLICT), so money is counted once. An exit without an
-     * entry creates the order from the exit (*created = 1). */
-    enum store_result (*exit_put)(struct store_tx *tx, const struct store_exit *x,
-                                  enum store_exit_outcome *out, int *created);
-    /* 10.1: apply a correction and keep the old values in an audit row. */
-    enum store_result (*order_correct)(struct store_tx *tx, const struct store_correction *c,
-                                       enum store_correct_outcome *out);
+/* 3.2: close the order per pay_type (cash and zero totals settle, escape escapes,
+ * wallet/sweepcode with money due become paying). An order that is settled or escaped MUST
+ * NOT change (REPEATED or CONFLICT), so money is counted once, also when two nodes take
+ * the same exit at once (the state is checked by the UPDATE itself). An exit without an
+ * entry creates the order from the exit (*created = 1). */
+enum store_result store_exit_put(struct store_session *s, const struct store_exit *x,
+                                 enum store_exit_outcome *out, int *created);
 
-    /* Reads. order_get: STORE_NOT_FOUND if absent. escapes: unpaid escaped orders of a plate
-     * in every park, oldest first. open_*: orders of a park whose car is inside (open or
-     * paying), by in_time. query (4.1): rows by in_time then id, *total over all pages. */
-    enum store_result (*order_get)(struct store_tx *tx, const char *park_id, const char *order_id,
-                                   store_order_cb cb, void *arg);
-    enum store_result (*escapes)(struct store_tx *tx, const char *car_number, store_order_cb cb,
-                                 void *arg);
-    enum store_result (*open_count)(struct store_tx *tx, const char *park_id, int64_t *n);
-    enum store_result (*open_list)(struct store_tx *tx, const char *park_id, store_order_cb cb,
-                                   void *arg);
-    enum store_result (*query)(struct store_tx *tx, const struct store_order_query *q,
-                               store_order_cb cb, void *arg, int64_t *total);
+/* 10.1: apply a correction and keep the old values in an audit row (the order is locked
+ * for the op on PostgreSQL). */
+enum store_result store_order_correct(struct store_session *s, const struct store_correction *c,
+                                      enum store_correct_outcome *out);
 
-    /* 2.1 / 2.2: write the parks row (raising the revision: the caller reloads the registry
-     * after the commit) and the published details; *account receives the park's platform
-     * account number (2.1's username). 2.5: the no-plate SMS setting (STORE_NOT_FOUND for
-     * an unknown park). */
-    enum store_result (*park_publish)(struct store_tx *tx, const struct store_park_publish *p,
-                                      enum store_park_outcome *out, int64_t *account);
-    enum store_result (*park_update)(struct store_tx *tx, const struct store_park_update *u,
-                                     enum store_park_outcome *out);
-    enum store_result (*park_sms)(struct store_tx *tx, const char *park_id, int is_verify);
+/* ---- order reads (order_reads.c) ---- */
 
-    /* 2.3: the active code of (park, type, lane), creating one when there is none or when
-     * create is 1 (change 1 then retires the others). */
-    enum store_result (*qr_issue)(struct store_tx *tx, const struct store_qr_request *rq,
-                                  struct store_qr *out);
-    enum store_result (*qr_get)(struct store_tx *tx, int64_t id, struct store_qr *out);
+/* order_get: cb once with the order; STORE_NOT_FOUND if absent. */
+enum store_result store_order_get(struct store_session *s, const char *park_id,
+                                  const char *order_id, store_order_cb cb, void *arg);
+/* Unpaid escaped orders of a plate in every park, oldest first. */
+enum store_result store_escapes(struct store_session *s, const char *car_number, store_order_cb cb,
+                                void *arg);
+/* Orders of a park whose car is inside (open or paying): their number, and the rows by
+ * in_time. */
+enum store_result store_open_count(struct store_session *s, const char *park_id, int64_t *n);
+enum store_result store_open_list(struct store_session *s, const char *park_id, store_order_cb cb,
+                                  void *arg);
+/* 4.1: rows by in_time then id; *total (required) over all pages, from the same snapshot. */
+enum store_result store_order_query(struct store_session *s, const struct store_order_query *q,
+                                    store_order_cb cb, void *arg, int64_t *total);
 
-    /* 10.5 texts: get fills "" for a park without texts (STORE_OK). */
-    enum store_result (*screen_get)(struct store_tx *tx, const char *park_id,
-                                    struct store_screen *out);
-    enum store_result (*screen_put)(struct store_tx *tx, struct store_screen *s);
-    enum store_result (*screen_delete)(struct store_tx *tx, const char *park_id);
+/* ---- what vendors publish (published.c) ---- */
 
-    /* Monthly cards. add: STORE_CONFLICT for a duplicate, STORE_FOREIGN_KEY for an unknown
-     * park; writes id, created, updated back. update replaces every caller field of the
-     * row with that id. list MUST set *total (if not NULL) ignoring paging. */
-    enum store_result (*card_add)(struct store_tx *tx, struct store_card *c);
-    enum store_result (*card_update)(struct store_tx *tx, struct store_card *c);
-    enum store_result (*card_get)(struct store_tx *tx, int64_t id, struct store_card *out);
-    enum store_result (*card_delete)(struct store_tx *tx, int64_t id);
-    enum store_result (*card_list)(struct store_tx *tx, const struct store_card_query *q,
-                                   store_card_cb cb, void *arg, int64_t *total);
-};
+/* 2.1 / 2.2: write the parks row (raising the revision: the caller reloads the registry
+ * after the commit) and the published details; *account receives the park's platform
+ * account number (2.1's username). The outcome is decided again after the revision is
+ * raised (its row lock serialises every park writer, on every node), so two nodes
+ * publishing the same park, or replaying the same rand, still get one CREATED and one
+ * UPDATED, or one REPLAY. 2.5: the no-plate SMS setting (STORE_NOT_FOUND for an unknown
+ * park). */
+enum store_result store_park_publish(struct store_session *s, const struct store_park_publish *p,
+                                     enum store_park_outcome *out, int64_t *account);
+enum store_result store_park_update(struct store_session *s, const struct store_park_update *u,
+                                    enum store_park_outcome *out);
+enum store_result store_park_sms(struct store_session *s, const char *park_id, int is_verify);
 
-/* Thin wrappers, so callers read as store_entry_put(tx, ...). */
-static inline const struct store_order_ops *store_orders_of(struct store_tx *tx)
-{
-    return tx->st->ops->orders;
-}
-static inline struct store_tx *store_tx_open(struct store *st)
-{
-    return st->ops->orders->tx_open(st);
-}
-static inline void store_tx_close(struct store_tx *tx)
-{
-    if (tx != NULL)
-        store_orders_of(tx)->tx_close(tx);
-}
-static inline enum store_result store_batch_begin(struct store_tx *tx)
-{
-    return store_orders_of(tx)->batch_begin(tx);
-}
-static inline enum store_result store_batch_commit(struct store_tx *tx)
-{
-    return store_orders_of(tx)->batch_commit(tx);
-}
-static inline void store_batch_rollback(struct store_tx *tx)
-{
-    store_orders_of(tx)->batch_rollback(tx);
-}
-static inline enum store_result store_job_begin(struct store_tx *tx)
-{
-    return store_orders_of(tx)->job_begin(tx);
-}
-static inline enum store_result store_job_end(struct store_tx *tx, int keep)
-{
-    return store_orders_of(tx)->job_end(tx, keep);
-}
-static inline enum store_result store_entry_put(struct store_tx *tx, const struct store_entry *e,
-                                                enum store_entry_outcome *out)
-{
-    return store_orders_of(tx)->entry_put(tx, e, out);
-}
-static inline enum store_result store_exit_put(struct store_tx *tx, const struct store_exit *x,
-                                               enum store_exit_outcome *out, int *created)
-{
-    return store_orders_of(tx)->exit_put(tx, x, out, created);
-}
-static inline enum store_result store_order_correct(struct store_tx *tx,
-                                                    const struct store_correction *c,
-                                                    enum store_correct_outcome *out)
-{
-    return store_orders_of(tx)->order_correct(tx, c, out);
-}
-static inline enum store_result store_order_get(struct store_tx *tx, const char *park_id,
-                                                const char *order_id, store_order_cb cb, void *arg)
-{
-    return store_orders_of(tx)->order_get(tx, park_id, order_id, cb, arg);
-}
-static inline enum store_result store_escapes(struct store_tx *tx, const char *car_number,
-                                              store_order_cb cb, void *arg)
-{
-    return store_orders_of(tx)->escapes(tx, car_number, cb, arg);
-}
-static inline enum store_result store_open_count(struct store_tx *tx, const char *park_id,
-                                                 int64_t *n)
-{
-    return store_orders_of(tx)->open_count(tx, park_id, n);
-}
-static inline enum store_result store_open_list(struct store_tx *tx, const char *park_id,
-                                                store_order_cb cb, void *arg)
-{
-    return store_orders_of(tx)->open_list(tx, park_id, cb, arg);
-}
-static inline enum store_result store_order_query(struct store_tx *tx,
-                                                  const struct store_order_query *q,
-                                                  store_order_cb cb, void *arg, int64_t *total)
-{
-    return store_orders_of(tx)->query(tx, q, cb, arg, total);
-}
-static inline enum store_result store_park_publish(struct store_tx *tx,
-                                                   const struct store_park_publish *p,
-                                                   enum store_park_outcome *out, int64_t *account)
-{
-    return store_orders_of(tx)->park_publish(tx, p, out, account);
-}
-static inline enum store_result store_park_update(struct store_tx *tx,
-                                                  const struct store_park_update *u,
-                                                  enum store_park_outcome *out)
-{
-    return store_orders_of(tx)->park_update(tx, u, out);
-}
-static inline enum store_result store_park_sms(struct store_tx *tx, const char *park_id,
-                                               int is_verify)
-{
-    return store_orders_of(tx)->park_sms(tx, park_id, is_verify);
-}
-static inline enum store_result
-store_qr_issue(struct store_tx *tx, const struct store_qr_request *rq, struct store_qr *out)
-{
-    return store_orders_of(tx)->qr_issue(tx, rq, out);
-}
-static inline enum store_result store_qr_get(struct store_tx *tx, int64_t id, struct store_qr *out)
-{
-    return store_orders_of(tx)->qr_get(tx, id, out);
-}
-static inline enum store_result store_screen_get(struct store_tx *tx, const char *park_id,
-                                                 struct store_screen *out)
-{
-    return store_orders_of(tx)->screen_get(tx, park_id, out);
-}
-static inline enum store_result store_screen_put(struct store_tx *tx, struct store_screen *s)
-{
-    return store_orders_of(tx)->screen_put(tx, s);
-}
-static inline enum store_result store_screen_delete(struct store_tx *tx, const char *park_id)
-{
-    return store_orders_of(tx)->screen_delete(tx, park_id);
-}
-static inline enum store_result store_card_add(struct store_tx *tx, struct store_card *c)
-{
-    return store_orders_of(tx)->card_add(tx, c);
-}
-static inline enum store_result store_card_update(struct store_tx *tx, struct store_card *c)
-{
-    return store_orders_of(tx)->card_update(tx, c);
-}
-static inline enum store_result store_card_get(struct store_tx *tx, int64_t id,
-                                               struct store_card *out)
-{
-    return store_orders_of(tx)->card_get(tx, id, out);
-}
-static inline enum store_result store_card_delete(struct store_tx *tx, int64_t id)
-{
-    return store_orders_of(tx)->card_delete(tx, id);
-}
-static inline enum store_result store_card_list(struct store_tx *tx,
-                                                const struct store_card_query *q, store_card_cb cb,
-                                                void *arg, int64_t *total)
-{
-    return store_orders_of(tx)->card_list(tx, q, cb, arg, total);
-}
+/* 2.3: the active code of (park, type, lane), creating one when there is none or when
+ * create is 1 (change 1 then retires the others). STORE_NOT_FOUND for an unknown park.
+ * qr_get: any code by id, retired ones included; STORE_NOT_FOUND if absent. */
+enum store_result store_qr_issue(struct store_session *s, const struct store_qr_request *rq,
+                                 struct store_qr *out);
+enum store_result store_qr_get(struct store_session *s, int64_t id, struct store_qr *out);
+
+/* 10.5 texts: get fills "" for a park without texts (STORE_OK); put writes scr->updated
+ * back (STORE_FOREIGN_KEY for an unknown park, not from a failing statement); delete answers
+ * STORE_NOT_FOUND when the park had none. */
+enum store_result store_screen_get(struct store_session *s, const char *park_id,
+                                   struct store_screen *out);
+enum store_result store_screen_put(struct store_session *s, struct store_screen *scr);
+enum store_result store_screen_delete(struct store_session *s, const char *park_id);
+
+/* ---- monthly cards (cards.c) ---- */
+
+/* add: STORE_CONFLICT for a duplicate (park_id, plate, color), STORE_FOREIGN_KEY for an
+ * unknown park, neither from a failing statement; writes id, created, updated back.
+ * update replaces every caller field of the row with that id (STORE_NOT_FOUND, CONFLICT
+ * and FOREIGN_KEY as add). get/delete: STORE_NOT_FOUND if absent. list MUST set *total (if
+ * not NULL) ignoring paging, from the same snapshot as the rows. */
+enum store_result store_card_add(struct store_session *s, struct store_card *c);
+enum store_result store_card_update(struct store_session *s, struct store_card *c);
+enum store_result store_card_get(struct store_session *s, int64_t id, struct store_card *out);
+enum store_result store_card_delete(struct store_session *s, int64_t id);
+enum store_result store_card_list(struct store_session *s, const struct store_card_query *q,
+                                  store_card_cb cb, void *arg, int64_t *total);
 
 #endif

@@ -2,9 +2,10 @@
  *
  * The retry schedule (and its scaling), the URL choice, message preparation from service
  * rows (union_id placement, service_name, signature over the exact data text, validation
- * naming the field), and every op of store_outbox.h against a fresh database file: leases
- * that hide claimed rows, outcomes, acknowledgement lookups, replay, counts, lists, and
- * delivery settings that move pending rows between push and poll. */
+ * naming the field), and every op of store_outbox.h on a session of a fresh database file:
+ * leases that hide claimed rows and expire by themselves, per-park order under leases,
+ * outcomes, acknowledgement lookups, replay, counts, lists, and delivery settings that move
+ * pending rows between push and poll. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,8 @@
 struct fx {
     char dir[64];
     char path[128];
-    struct store *st;
+    struct store *st;        /* the database */
+    struct store_session *s; /* the test's session on it */
 };
 
 static int setup(void **state)
@@ -43,8 +45,11 @@ static int setup(void **state)
     f->st = store_open(f->path, err, sizeof err);
     if (f->st == NULL)
         fail_msg("store_open: %s", err);
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_INSERT, NULL), STORE_OK);
-    assert_int_equal(store_park_put(f->st, &p, STORE_INSERT, NULL), STORE_OK);
+    f->s = store_session_open(f->st, err, sizeof err);
+    if (f->s == NULL)
+        fail_msg("store_session_open: %s", err);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_put(f->s, &p, STORE_INSERT, NULL), STORE_OK);
     *state = f;
     return 0;
 }
@@ -54,6 +59,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     char p[160];
 
+    store_session_close(f->s);
     store_close(f->st);
     unlink(f->path);
     snprintf(p, sizeof p, "%s-wal", f->path);
@@ -166,27 +172,38 @@ static void test_prepare(void **state)
 
 struct seen {
     int64_t ids[64];
+    int64_t until[64]; /* claimed_until of each row */
     int n;
     char body[512];
 };
+
+static int seen_has(const struct seen *s, int64_t id)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->ids[i] == id)
+            return 1;
+    return 0;
+}
 
 static int on_msg(void *arg, const struct store_outbox_msg *row)
 {
     struct seen *s = arg;
 
+    s->until[s->n] = row->claimed_until;
     s->ids[s->n++] = row->id;
     snprintf(s->body, sizeof s->body, "%.*s", (int)row->body_len, row->body);
     return 0;
 }
 
-static int64_t add(struct store *st, const char *park, const char *name, int kind, int64_t at)
+static int64_t add(struct store_session *s, const char *park, const char *name, int kind,
+                   int64_t at)
 {
     struct store_outbox_msg m = {.kind = kind, .created = at, .body = "{\"x\":1}", .body_len = 7};
 
     snprintf(m.union_id, sizeof m.union_id, "200002");
     snprintf(m.park_id, sizeof m.park_id, "%s", park);
     snprintf(m.service_name, sizeof m.service_name, "%s", name);
-    assert_int_equal(store_outbox_enqueue(st, NULL, &m, 1), STORE_OK);
+    assert_int_equal(store_outbox_enqueue(s, &m, 1), STORE_OK);
     assert_true(m.id > 0);
     return m.id;
 }
@@ -195,32 +212,32 @@ static void test_claims_and_leases(void **state)
 {
     struct fx *f = *state;
     struct seen s = {0};
-    int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t b = add(f->st, "20003", "car_info", STORE_OUTBOX_NOTICE, 1001);
-    int64_t q = add(f->st, "20003", "query_price", STORE_OUTBOX_QUESTION, 1002);
+    int64_t a = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t b = add(f->s, "20003", "car_info", STORE_OUTBOX_NOTICE, 1001);
+    int64_t q = add(f->s, "20003", "query_price", STORE_OUTBOX_QUESTION, 1002);
     int64_t at = 0;
 
-    assert_int_equal(store_outbox_next_due(f->st, &at), STORE_OK);
+    assert_int_equal(store_outbox_next_due(f->s, 0, &at), STORE_OK);
     assert_int_equal(at, 1000);
     /* nothing is due before its time */
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 999, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 999, 5000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 0);
     /* due notices are leased; the question is not (asks send it themselves) */
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 5000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 2);
     assert_string_equal(s.body, "{\"x\":1}");
     assert_true((s.ids[0] == a && s.ids[1] == b) || (s.ids[0] == b && s.ids[1] == a));
     assert_true(q > b);
     /* leased rows are invisible to a second claim until the lease ends */
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 5000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 0);
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 5000, 9000, 1, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 5000, 9000, 1, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 1);
     /* release (a restart of the single node): every lease ends, due now */
-    assert_int_equal(store_outbox_release_all(f->st, 6000), STORE_OK);
+    assert_int_equal(store_outbox_release_all(f->s, 6000), STORE_OK);
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 6000, 9000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 6000, 9000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 2);
 }
 
@@ -228,8 +245,8 @@ static void test_outcomes(void **state)
 {
     struct fx *f = *state;
     struct seen s = {0};
-    int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t b = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t a = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t b = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
     int64_t pending = -1, dead = -1;
     struct store_outbox_attempt att = {.at = 1500,
                                        .http_status = 500,
@@ -253,35 +270,35 @@ static void test_outcomes(void **state)
     };
     struct store_outbox_msg m;
 
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 60000, 10, on_msg, &s), STORE_OK);
-    assert_int_equal(store_outbox_finish(f->st, NULL, r, 2), STORE_OK);
-    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->s, r, 2), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 1);
     assert_int_equal(dead, 1);
     /* the retry is due at next_at again, its lease gone */
-    assert_int_equal(store_outbox_next_due(f->st, &pending), STORE_OK);
+    assert_int_equal(store_outbox_next_due(f->s, 2000, &pending), STORE_OK);
     assert_int_equal(pending, 11503);
     /* a finished row is not changed by a late outcome (another node, a replay) */
     r[1].outcome = STORE_OUTBOX_OK;
-    assert_int_equal(store_outbox_finish(f->st, NULL, &r[1], 1), STORE_OK);
-    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->s, &r[1], 1), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(dead, 1);
     /* replay: only dead notices, back to pending with a fresh schedule */
-    assert_int_equal(store_outbox_replay(f->st, a, 3000), STORE_CONFLICT);
-    assert_int_equal(store_outbox_replay(f->st, 999, 3000), STORE_NOT_FOUND);
-    assert_int_equal(store_outbox_replay(f->st, b, 3000), STORE_OK);
-    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(store_outbox_replay(f->s, a, 3000), STORE_CONFLICT);
+    assert_int_equal(store_outbox_replay(f->s, 999, 3000), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_replay(f->s, b, 3000), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 2);
     assert_int_equal(dead, 0);
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 3000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 3000, 60000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.ids[0], b);
     /* delivered */
     r[0] = (struct store_outbox_result){
         .id = b, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 3100};
-    assert_int_equal(store_outbox_finish(f->st, NULL, r, 1), STORE_OK);
-    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", b, &m),
+    assert_int_equal(store_outbox_finish(f->s, r, 1), STORE_OK);
+    assert_int_equal(store_outbox_find_for_ack(f->s, "200002", "20003", "space_notify", b, &m),
                      STORE_OK);
     assert_int_equal(m.state, STORE_OUTBOX_DELIVERED);
     assert_int_equal(m.delivered_at, 3100);
@@ -324,66 +341,198 @@ static void test_poll_and_ack(void **state)
                                     .now = 2000,
                                     .next_at = 12000,
                                     .attempt = &att};
-    int64_t a = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t any = add(f->st, "", "space_notify", STORE_OUTBOX_NOTICE, 1001);
-    int64_t other = add(f->st, "20004", "space_notify", STORE_OUTBOX_NOTICE, 1002);
+    int64_t a = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t any = add(f->s, "", "space_notify", STORE_OUTBOX_NOTICE, 1001);
+    int64_t other = add(f->s, "20004", "space_notify", STORE_OUTBOX_NOTICE, 1002);
     struct got g = {0};
     int n = 0;
 
     /* poll mode takes pending rows off the push claims */
-    assert_int_equal(store_delivery_put(f->st, &d), STORE_OK);
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 5000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_delivery_put(f->s, &d), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 5000, 60000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 0);
-    assert_int_equal(store_delivery_get(f->st, "200002", &d), STORE_OK);
+    assert_int_equal(store_delivery_get(f->s, "200002", &d), STORE_OK);
     assert_int_equal(d.mode, STORE_DELIVERY_POLL);
     assert_string_equal(d.urls, "{\"outpark\":\"http://v/o\"}");
     d.union_id[0] = '9';
-    assert_int_equal(store_delivery_put(f->st, &d), STORE_FOREIGN_KEY);
-    assert_int_equal(store_delivery_get(f->st, "900002", &d), STORE_NOT_FOUND);
-    assert_int_equal(store_delivery_list(f->st, count_delivery, &n), STORE_OK);
+    assert_int_equal(store_delivery_put(f->s, &d), STORE_FOREIGN_KEY);
+    assert_int_equal(store_delivery_get(f->s, "900002", &d), STORE_NOT_FOUND);
+    assert_int_equal(store_delivery_list(f->s, count_delivery, &n), STORE_OK);
     assert_int_equal(n, 1);
 
     /* a poll of park 20003 gets its rows and the vendor's rows for no park, oldest first */
     assert_int_equal(
-        store_outbox_claim_for_poll(f->st, NULL, "200002", "20003", 5000, 60000, 1, on_msg, &s),
-        STORE_OK);
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 5000, 60000, 1, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.ids[0], a);
     assert_int_equal(
-        store_outbox_claim_for_poll(f->st, NULL, "200002", "20003", 5000, 60000, 5, on_msg, &s),
-        STORE_OK);
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 5000, 60000, 5, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.ids[1], any);
     assert_true(other > any);
     /* an acknowledgement by name finds only what was handed out */
-    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", 0, &m),
+    assert_int_equal(store_outbox_find_for_ack(f->s, "200002", "20003", "space_notify", 0, &m),
                      STORE_NOT_FOUND);
     r.id = a;
-    assert_int_equal(store_outbox_finish(f->st, NULL, &r, 1), STORE_OK);
-    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "space_notify", 0, &m),
+    assert_int_equal(store_outbox_finish(f->s, &r, 1), STORE_OK);
+    assert_int_equal(store_outbox_find_for_ack(f->s, "200002", "20003", "space_notify", 0, &m),
                      STORE_OK);
     assert_int_equal(m.id, a);
     assert_int_equal(m.polled_at, 2000);
     assert_int_equal(m.attempts, 1);
     assert_null(m.body);
     /* by id: the wrong park or service finds nothing */
-    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20004", "space_notify", a, &m),
+    assert_int_equal(store_outbox_find_for_ack(f->s, "200002", "20004", "space_notify", a, &m),
                      STORE_NOT_FOUND);
-    assert_int_equal(store_outbox_find_for_ack(f->st, "200002", "20003", "car_info", a, &m),
+    assert_int_equal(store_outbox_find_for_ack(f->s, "200002", "20003", "car_info", a, &m),
                      STORE_NOT_FOUND);
     /* get: the row and its attempt */
-    assert_int_equal(store_outbox_get(f->st, a, got_msg, got_attempt, &g), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, a, got_msg, got_attempt, &g), STORE_OK);
     assert_int_equal(g.m.id, a);
     assert_int_equal(g.attempts, 1);
-    assert_int_equal(store_outbox_get(f->st, 999, got_msg, got_attempt, &g), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_get(f->s, 999, got_msg, got_attempt, &g), STORE_NOT_FOUND);
     /* back to push: pending rows follow */
     d.union_id[0] = '2';
     d.mode = STORE_DELIVERY_PUSH;
-    assert_int_equal(store_delivery_put(f->st, &d), STORE_OK);
-    assert_int_equal(store_outbox_release_all(f->st, 70000), STORE_OK);
+    assert_int_equal(store_delivery_put(f->s, &d), STORE_OK);
+    assert_int_equal(store_outbox_release_all(f->s, 70000), STORE_OK);
     s.n = 0;
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 70000, 90000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 70000, 90000, 10, on_msg, &s), STORE_OK);
     assert_int_equal(s.n, 3);
+}
+
+/* A lease ends by itself: the row is claimable again at lease_until, without release_all
+ * (a node that died holding it on a shared PostgreSQL), and the late holder's outcome stays
+ * idempotent. */
+static void test_lease_expiry(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    int64_t a = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t at = 0;
+    struct store_outbox_result r = {
+        .id = a, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 5500};
+    struct got g = {0};
+
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 5000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.until[0], 5000);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 4999, 9000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(store_outbox_next_due(f->s, 4999, &at), STORE_OK);
+    assert_int_equal(at, 5000);
+    /* the lease ended at 5000: another claimant takes the row, with its own lease */
+    assert_int_equal(store_outbox_claim_due(f->s, 5000, 9000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a);
+    assert_int_equal(s.until[0], 9000);
+    /* a long-poll claim treats an expired lease the same way */
+    s.n = 0;
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 8999, 12000, 5, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 9000, 12000, 5, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    /* the first holder comes back late: delivered once; a second outcome changes nothing */
+    assert_int_equal(store_outbox_finish(f->s, &r, 1), STORE_OK);
+    r.outcome = STORE_OUTBOX_GIVE_UP;
+    r.now = 9500;
+    assert_int_equal(store_outbox_finish(f->s, &r, 1), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, a, got_msg, NULL, &g), STORE_OK);
+    assert_int_equal(g.m.state, STORE_OUTBOX_DELIVERED);
+    assert_int_equal(g.m.delivered_at, 5500);
+    assert_int_equal(g.m.claimed_until, 0);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 99000, 120000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+}
+
+static void finish_as(struct store_session *ss, int64_t id, int outcome, int64_t now,
+                      int64_t next_at)
+{
+    struct store_outbox_result r = {
+        .id = id, .outcome = outcome, .count_attempt = 1, .now = now, .next_at = next_at};
+
+    assert_int_equal(store_outbox_finish(ss, &r, 1), STORE_OK);
+}
+
+/* Per-park order across claimants (nodes): a park's later message is not handed out while an
+ * earlier one is leased; other parks are not held back, nor is a park by a message that only
+ * waits for its retry. */
+static void test_park_order(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    int64_t a1 = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t a2 = add(f->s, "20003", "car_info", STORE_OUTBOX_NOTICE, 1001);
+    int64_t b1 = add(f->s, "20004", "space_notify", STORE_OUTBOX_NOTICE, 1002);
+    int64_t n1 = add(f->s, "", "space_notify", STORE_OUTBOX_NOTICE, 1003);
+    int64_t a3, a4, at = 0;
+    struct store_delivery d = {.union_id = "200002", .mode = STORE_DELIVERY_POLL};
+
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 1, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a1);
+    /* a second claimant: the other park and the vendor's park-less row, not a2 */
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 2);
+    assert_true(seen_has(&s, b1) && seen_has(&s, n1));
+    /* a2 is not reported due while it is held back (no claim loop spinning on it) */
+    assert_int_equal(store_outbox_next_due(f->s, 2000, &at), STORE_OK);
+    assert_int_equal(at, 60000);
+    /* a1 delivered: a2 is next */
+    finish_as(f->s, a1, STORE_OUTBOX_OK, 2100, 0);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 2200, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a2);
+    a3 = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 2300);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 2400, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    /* a2 fails: it waits for its retry and does not hold a3 back */
+    finish_as(f->s, a2, STORE_OUTBOX_RETRY, 2450, 9000);
+    assert_int_equal(store_outbox_claim_due(f->s, 2500, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a3);
+    /* the retry comes due: nothing earlier is leased, so it is claimed beside a3's lease */
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 9000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a2);
+    /* expired leases hold nothing back: at 60000 every row is free, a4 with them */
+    a4 = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 9100);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 9200, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(store_outbox_claim_due(f->s, 60000, 90000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 5);
+    assert_true(seen_has(&s, a2) && seen_has(&s, a3) && seen_has(&s, a4));
+    /* long-poll claims keep the same order: a2 first, then not a3/a4 behind its lease */
+    assert_int_equal(store_delivery_put(f->s, &d), STORE_OK);
+    s.n = 0;
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 90000, 120000, 1, on_msg, &s),
+        STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a2);
+    s.n = 0;
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 90000, 120000, 5, on_msg, &s),
+        STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], n1);
+    /* handed out (its lease ends at the outcome): a3 follows */
+    finish_as(f->s, a2, STORE_OUTBOX_POLLED, 90100, 100000);
+    s.n = 0;
+    assert_int_equal(
+        store_outbox_claim_for_poll(f->s, "200002", "20003", 90200, 120000, 1, on_msg, &s),
+        STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a3);
 }
 
 /* Retention: delivered rows older than the cut go, with their attempts, in batches; pending
@@ -394,11 +543,11 @@ static void test_prune(void **state)
     struct seen s = {0};
     struct got g;
     struct store_outbox_attempt att = {.at = 1500, .http_status = 200, .url = "http://v/"};
-    int64_t old1 = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t old2 = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t young = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t dead = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
-    int64_t pending = add(f->st, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t old1 = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t old2 = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t young = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t dead = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t pending = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
     int64_t deleted = -1, npending = 0, ndead = 0;
     struct store_outbox_result r[4] = {
         {.id = old1, .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = 1500, .attempt = &att},
@@ -407,28 +556,28 @@ static void test_prune(void **state)
         {.id = dead, .outcome = STORE_OUTBOX_GIVE_UP, .count_attempt = 1, .now = 1500},
     };
 
-    assert_int_equal(store_outbox_claim_due(f->st, NULL, 2000, 60000, 10, on_msg, &s), STORE_OK);
-    assert_int_equal(store_outbox_finish(f->st, NULL, r, 4), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(store_outbox_finish(f->s, r, 4), STORE_OK);
     /* one at a time: the oldest first */
-    assert_int_equal(store_outbox_prune(f->st, NULL, 5000, 1, &deleted), STORE_OK);
+    assert_int_equal(store_outbox_prune(f->s, 5000, 1, &deleted), STORE_OK);
     assert_int_equal(deleted, 1);
-    assert_int_equal(store_outbox_get(f->st, old1, got_msg, got_attempt, &g), STORE_NOT_FOUND);
-    assert_int_equal(store_outbox_prune(f->st, NULL, 5000, 100, &deleted), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, old1, got_msg, got_attempt, &g), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_prune(f->s, 5000, 100, &deleted), STORE_OK);
     assert_int_equal(deleted, 1);
-    assert_int_equal(store_outbox_get(f->st, old2, got_msg, got_attempt, &g), STORE_NOT_FOUND);
-    assert_int_equal(store_outbox_prune(f->st, NULL, 5000, 100, &deleted), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, old2, got_msg, got_attempt, &g), STORE_NOT_FOUND);
+    assert_int_equal(store_outbox_prune(f->s, 5000, 100, &deleted), STORE_OK);
     assert_int_equal(deleted, 0);
     /* the younger delivery, the dead and the pending rows stay */
     memset(&g, 0, sizeof g);
-    assert_int_equal(store_outbox_get(f->st, young, got_msg, got_attempt, &g), STORE_OK);
-    assert_int_equal(store_outbox_counts(f->st, &npending, &ndead), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, young, got_msg, got_attempt, &g), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &npending, &ndead), STORE_OK);
     assert_int_equal(npending, 1);
     assert_int_equal(ndead, 1);
-    assert_int_equal(store_outbox_get(f->st, pending, got_msg, got_attempt, &g), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, pending, got_msg, got_attempt, &g), STORE_OK);
     /* later, the young one goes too; the dead one never */
-    assert_int_equal(store_outbox_prune(f->st, NULL, 1000000, 100, &deleted), STORE_OK);
+    assert_int_equal(store_outbox_prune(f->s, 1000000, 100, &deleted), STORE_OK);
     assert_int_equal(deleted, 1);
-    assert_int_equal(store_outbox_get(f->st, dead, got_msg, got_attempt, &g), STORE_OK);
+    assert_int_equal(store_outbox_get(f->s, dead, got_msg, got_attempt, &g), STORE_OK);
 }
 
 static void test_list(void **state)
@@ -439,25 +588,25 @@ static void test_list(void **state)
     int64_t total = 0, ids[4];
 
     for (int i = 0; i < 4; i++)
-        ids[i] = add(f->st, i == 3 ? "20004" : "20003", i == 1 ? "car_info" : "space_notify",
+        ids[i] = add(f->s, i == 3 ? "20004" : "20003", i == 1 ? "car_info" : "space_notify",
                      STORE_OUTBOX_NOTICE, 1000 + i);
-    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(store_outbox_list(f->s, &q, on_msg, &s, &total), STORE_OK);
     assert_int_equal(total, 3);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.ids[0], ids[0]);
     q.after_id = ids[1];
     s.n = 0;
-    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(store_outbox_list(f->s, &q, on_msg, &s, &total), STORE_OK);
     assert_int_equal(total, 3); /* the cursor does not change the total */
     assert_int_equal(s.n, 1);
     assert_int_equal(s.ids[0], ids[2]);
     q = (struct store_outbox_query){.state = STORE_OUTBOX_PENDING, .service_name = "car_info"};
     s.n = 0;
-    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(store_outbox_list(f->s, &q, on_msg, &s, &total), STORE_OK);
     assert_int_equal(total, 1);
     assert_int_equal(s.ids[0], ids[1]);
     q.state = STORE_OUTBOX_DEAD;
-    assert_int_equal(store_outbox_list(f->st, &q, on_msg, &s, &total), STORE_OK);
+    assert_int_equal(store_outbox_list(f->s, &q, on_msg, &s, &total), STORE_OK);
     assert_int_equal(total, 0);
 }
 
@@ -482,11 +631,11 @@ static void test_enqueue_through_the_writer(void **state)
     assert_true(m[0].row.id > 0 && m[1].row.id == m[0].row.id + 1);
     assert_true(m[0].row.created > 0);
     writer_stop();
-    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 2);
     /* no writer now: the same call writes on the handle itself */
     assert_int_equal(outbox_enqueue(f->st, m, 1), STORE_OK);
-    assert_int_equal(store_outbox_counts(f->st, &pending, &dead), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 3);
     outbox_msg_cleanup(&m[0]);
     outbox_msg_cleanup(&m[1]);
@@ -501,6 +650,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claims_and_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_and_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_park_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_through_the_writer, setup, teardown),

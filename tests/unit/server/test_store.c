@@ -22,7 +22,29 @@ struct fx {
     char dir[64];
     char path[128];
     struct store *st;
+    struct store_session *s;
 };
+
+/* Open f->path with a session on it (fails the test on error). */
+static void fx_open(struct fx *f)
+{
+    char err[256];
+
+    f->st = store_open(f->path, err, sizeof(err));
+    if (f->st == NULL)
+        fail_msg("store_open: %s", err);
+    f->s = store_session_open(f->st, err, sizeof err);
+    if (f->s == NULL)
+        fail_msg("store_session_open: %s", err);
+}
+
+static void fx_close(struct fx *f)
+{
+    store_session_close(f->s);
+    store_close(f->st);
+    f->s = NULL;
+    f->st = NULL;
+}
 
 static void rm_db(struct fx *f)
 {
@@ -39,14 +61,11 @@ static void rm_db(struct fx *f)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    char err[256];
 
     snprintf(f->dir, sizeof(f->dir), "/tmp/plk-store-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    f->st = store_open(f->path, err, sizeof(err));
-    if (f->st == NULL)
-        fail_msg("store_open: %s", err);
+    fx_open(f);
     *state = f;
     return 0;
 }
@@ -55,13 +74,13 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
 
-    store_close(f->st);
+    fx_close(f);
     rm_db(f);
     free(f);
     return 0;
 }
 
-static void add_vendor(struct store *st, const char *uid)
+static void add_vendor(struct store_session *st, const char *uid)
 {
     struct store_vendor v = {0};
 
@@ -71,7 +90,7 @@ static void add_vendor(struct store *st, const char *uid)
     assert_int_equal(store_vendor_put(st, &v, STORE_INSERT, NULL), STORE_OK);
 }
 
-static void add_park(struct store *st, const char *pid, const char *uid)
+static void add_park(struct store_session *st, const char *pid, const char *uid)
 {
     struct store_park p = {0};
 
@@ -82,7 +101,7 @@ static void add_park(struct store *st, const char *pid, const char *uid)
     assert_int_equal(store_park_put(st, &p, STORE_INSERT, NULL), STORE_OK);
 }
 
-static int64_t add_black(struct store *st, const char *plate, int color)
+static int64_t add_black(struct store_session *st, const char *plate, int color)
 {
     struct store_blacklist e = {0};
 
@@ -98,6 +117,7 @@ static void test_open_uris(void **state)
     struct fx *f = *state;
     char err[256], uri[160];
     struct store *st;
+    struct store_session *s;
 
     st = store_open("postgresql://localhost/parklink", err, sizeof(err));
     assert_null(st);
@@ -108,7 +128,10 @@ static void test_open_uris(void **state)
     snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
     st = store_open(uri, err, sizeof(err));
     assert_non_null(st);
-    add_vendor(st, "1");
+    assert_string_equal(store_engine_name(st), "sqlite");
+    assert_non_null(s = store_session_open(st, err, sizeof err));
+    add_vendor(s, "1");
+    store_session_close(s);
     store_close(st);
     st = store_open("/nonexistent-dir-plk/x.db", err, sizeof(err));
     assert_null(st);
@@ -123,9 +146,8 @@ static void test_migrations_and_reopen(void **state)
     sqlite3_stmt *q = NULL;
     char err[256];
 
-    add_vendor(f->st, "200002");
-    store_close(f->st);
-    f->st = NULL;
+    add_vendor(f->s, "200002");
+    fx_close(f);
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
@@ -138,15 +160,13 @@ static void test_migrations_and_reopen(void **state)
     sqlite3_finalize(q);
     sqlite3_close(db);
 
-    f->st = store_open(f->path, err, sizeof(err));
-    assert_non_null(f->st);
-    assert_int_equal(store_vendor_get(f->st, "200002", &v), STORE_OK);
+    fx_open(f);
+    assert_int_equal(store_vendor_get(f->s, "200002", &v), STORE_OK);
     assert_string_equal(v.ukey, "KEY200002");
     assert_string_equal(v.name, "vendor 200002");
 
     /* a database from a newer build is refused, not silently used */
-    store_close(f->st);
-    f->st = NULL;
+    fx_close(f);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -157,8 +177,7 @@ static void test_migrations_and_reopen(void **state)
     snprintf(err, sizeof(err), "PRAGMA user_version = %zu", store_sqlite_migration_count);
     sqlite3_exec(db, err, NULL, NULL, NULL);
     sqlite3_close(db);
-    f->st = store_open(f->path, err, sizeof(err));
-    assert_non_null(f->st);
+    fx_open(f);
 }
 
 static void test_vendor_crud(void **state)
@@ -170,30 +189,30 @@ static void test_vendor_crud(void **state)
     snprintf(v.union_id, sizeof(v.union_id), "200002");
     snprintf(v.ukey, sizeof(v.ukey), "EA2D90FEEF1E9F8E");
     snprintf(v.callback_url, sizeof(v.callback_url), "http://127.0.0.1:9/cb");
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_UPDATE, NULL), STORE_NOT_FOUND);
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_INSERT, NULL), STORE_OK);
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_INSERT, NULL), STORE_CONFLICT);
-    assert_int_equal(store_vendor_get(f->st, "200002", &got), STORE_OK);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_UPDATE, NULL), STORE_NOT_FOUND);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_INSERT, NULL), STORE_CONFLICT);
+    assert_int_equal(store_vendor_get(f->s, "200002", &got), STORE_OK);
     assert_string_equal(got.ukey, "EA2D90FEEF1E9F8E");
     assert_string_equal(got.callback_url, "http://127.0.0.1:9/cb");
     assert_true(got.created > 0 && got.updated == got.created);
 
     snprintf(v.ukey, sizeof(v.ukey), "NEWKEY");
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_UPSERT, &created), STORE_OK);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_UPSERT, &created), STORE_OK);
     assert_int_equal(created, 0);
-    assert_int_equal(store_vendor_get(f->st, "200002", &got), STORE_OK);
+    assert_int_equal(store_vendor_get(f->s, "200002", &got), STORE_OK);
     assert_string_equal(got.ukey, "NEWKEY");
     snprintf(v.union_id, sizeof(v.union_id), "7");
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_UPSERT, &created), STORE_OK);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_UPSERT, &created), STORE_OK);
     assert_int_equal(created, 1);
 
-    add_park(f->st, "20003", "200002");
-    assert_int_equal(store_vendor_delete(f->st, "200002"), STORE_IN_USE);
-    assert_int_equal(store_vendor_get(f->st, "200002", &got), STORE_OK);
-    assert_int_equal(store_park_delete(f->st, "20003"), STORE_OK);
-    assert_int_equal(store_vendor_delete(f->st, "200002"), STORE_OK);
-    assert_int_equal(store_vendor_delete(f->st, "200002"), STORE_NOT_FOUND);
-    assert_int_equal(store_vendor_get(f->st, "200002", &got), STORE_NOT_FOUND);
+    add_park(f->s, "20003", "200002");
+    assert_int_equal(store_vendor_delete(f->s, "200002"), STORE_IN_USE);
+    assert_int_equal(store_vendor_get(f->s, "200002", &got), STORE_OK);
+    assert_int_equal(store_park_delete(f->s, "20003"), STORE_OK);
+    assert_int_equal(store_vendor_delete(f->s, "200002"), STORE_OK);
+    assert_int_equal(store_vendor_delete(f->s, "200002"), STORE_NOT_FOUND);
+    assert_int_equal(store_vendor_get(f->s, "200002", &got), STORE_NOT_FOUND);
 }
 
 static void test_park_crud(void **state)
@@ -203,8 +222,8 @@ static void test_park_crud(void **state)
 
     snprintf(p.park_id, sizeof(p.park_id), "20003");
     snprintf(p.union_id, sizeof(p.union_id), "404");
-    assert_int_equal(store_park_put(f->st, &p, STORE_INSERT, NULL), STORE_FOREIGN_KEY);
-    add_vendor(f->st, "404");
+    assert_int_equal(store_park_put(f->s, &p, STORE_INSERT, NULL), STORE_FOREIGN_KEY);
+    add_vendor(f->s, "404");
     p.members_only = 1;
     p.suspended = 1;
     p.has_prepay = 1;
@@ -212,8 +231,8 @@ static void test_park_crud(void **state)
     p.empty_plot = 5;
     snprintf(p.name, sizeof(p.name), "东门停车场");
     snprintf(p.reason_msg[2], sizeof(p.reason_msg[2]), "黑名单");
-    assert_int_equal(store_park_put(f->st, &p, STORE_INSERT, NULL), STORE_OK);
-    assert_int_equal(store_park_get(f->st, "20003", &got), STORE_OK);
+    assert_int_equal(store_park_put(f->s, &p, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_get(f->s, "20003", &got), STORE_OK);
     assert_string_equal(got.name, "东门停车场");
     assert_int_equal(got.members_only, 1);
     assert_int_equal(got.suspended, 1);
@@ -226,12 +245,12 @@ static void test_park_crud(void **state)
 
     got.suspended = 0;
     snprintf(got.union_id, sizeof(got.union_id), "999");
-    assert_int_equal(store_park_put(f->st, &got, STORE_UPDATE, NULL), STORE_FOREIGN_KEY);
+    assert_int_equal(store_park_put(f->s, &got, STORE_UPDATE, NULL), STORE_FOREIGN_KEY);
     snprintf(got.union_id, sizeof(got.union_id), "404");
-    assert_int_equal(store_park_put(f->st, &got, STORE_UPDATE, NULL), STORE_OK);
-    assert_int_equal(store_park_get(f->st, "20003", &got), STORE_OK);
+    assert_int_equal(store_park_put(f->s, &got, STORE_UPDATE, NULL), STORE_OK);
+    assert_int_equal(store_park_get(f->s, "20003", &got), STORE_OK);
     assert_int_equal(got.suspended, 0);
-    assert_int_equal(store_park_delete(f->st, "nope"), STORE_NOT_FOUND);
+    assert_int_equal(store_park_delete(f->s, "nope"), STORE_NOT_FOUND);
 }
 
 struct collect {
@@ -272,52 +291,52 @@ static void test_lists_and_pagination(void **state)
     int64_t total = 0, ids[10];
     char plate[16];
 
-    add_vendor(f->st, "1");
-    add_vendor(f->st, "2");
-    add_park(f->st, "a", "1");
-    add_park(f->st, "b", "2");
-    add_park(f->st, "c", "1");
+    add_vendor(f->s, "1");
+    add_vendor(f->s, "2");
+    add_park(f->s, "a", "1");
+    add_park(f->s, "b", "2");
+    add_park(f->s, "c", "1");
     q.union_id = "1";
-    assert_int_equal(store_park_list(f->st, &q, on_park_key, &c, &total), STORE_OK);
+    assert_int_equal(store_park_list(f->s, &q, on_park_key, &c, &total), STORE_OK);
     assert_int_equal(total, 2);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.keys[0], "a");
     assert_string_equal(c.keys[1], "c");
     memset(&c, 0, sizeof(c));
     q = (struct store_query){.after_key = "a", .limit = 1, .state = -1};
-    assert_int_equal(store_park_list(f->st, &q, on_park_key, &c, &total), STORE_OK);
+    assert_int_equal(store_park_list(f->s, &q, on_park_key, &c, &total), STORE_OK);
     assert_int_equal(total, 3);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.keys[0], "b");
 
     for (int i = 0; i < 10; i++) {
         snprintf(plate, sizeof(plate), "京A%05d", i);
-        ids[i] = add_black(f->st, plate, 0);
+        ids[i] = add_black(f->s, plate, 0);
     }
     memset(&c, 0, sizeof(c));
     q = (struct store_query){.limit = 3, .offset = 2, .state = -1};
-    assert_int_equal(store_blacklist_list(f->st, &q, on_black_id, &c, &total), STORE_OK);
+    assert_int_equal(store_blacklist_list(f->s, &q, on_black_id, &c, &total), STORE_OK);
     assert_int_equal(total, 10);
     assert_int_equal(c.n, 3);
     assert_int_equal(c.ids[0], ids[2]);
     assert_int_equal(c.ids[2], ids[4]);
     memset(&c, 0, sizeof(c));
     q = (struct store_query){.limit = 100, .after_id = ids[7], .state = -1};
-    assert_int_equal(store_blacklist_list(f->st, &q, on_black_id, &c, &total), STORE_OK);
+    assert_int_equal(store_blacklist_list(f->s, &q, on_black_id, &c, &total), STORE_OK);
     assert_int_equal(c.n, 2);
     assert_int_equal(c.ids[0], ids[8]);
     memset(&c, 0, sizeof(c));
     q = (struct store_query){.plate = "京A00003", .state = -1};
-    assert_int_equal(store_blacklist_list(f->st, &q, on_black_id, &c, &total), STORE_OK);
+    assert_int_equal(store_blacklist_list(f->s, &q, on_black_id, &c, &total), STORE_OK);
     assert_int_equal(total, 1);
     assert_int_equal(c.ids[0], ids[3]);
     /* a callback can stop the walk */
     memset(&c, 0, sizeof(c));
     q = (struct store_query){.state = -1};
-    assert_int_equal(store_blacklist_list(f->st, &q, stop_at_two, &c, NULL), STORE_ABORTED);
+    assert_int_equal(store_blacklist_list(f->s, &q, stop_at_two, &c, NULL), STORE_ABORTED);
     assert_int_equal(c.n, 2);
     /* the store still works after an aborted walk */
-    add_black(f->st, "京B1", 0);
+    add_black(f->s, "京B1", 0);
 }
 
 static void test_blacklist(void **state)
@@ -333,38 +352,38 @@ static void test_blacklist(void **state)
     snprintf(e.reason, sizeof(e.reason), "stolen");
     e.valid_from = 100;
     e.valid_until = 200;
-    assert_int_equal(store_blacklist_add(f->st, &e), STORE_OK);
+    assert_int_equal(store_blacklist_add(f->s, &e), STORE_OK);
     id = e.id;
-    assert_int_equal(store_blacklist_get(f->st, id, &got), STORE_OK);
+    assert_int_equal(store_blacklist_get(f->s, id, &got), STORE_OK);
     assert_string_equal(got.plate, "京HP00G6");
     assert_int_equal(got.color, -1);
     assert_string_equal(got.reason, "stolen");
     assert_int_equal(got.valid_from, 100);
     assert_int_equal(got.valid_until, 200);
-    assert_int_equal(store_blacklist_add(f->st, &e), STORE_CONFLICT);
+    assert_int_equal(store_blacklist_add(f->s, &e), STORE_CONFLICT);
     e.color = 1; /* same plate, another colour: a different entry */
-    assert_int_equal(store_blacklist_add(f->st, &e), STORE_OK);
+    assert_int_equal(store_blacklist_add(f->s, &e), STORE_OK);
 
     /* bulk: all or nothing */
     memset(bulk, 0, sizeof(bulk));
     snprintf(bulk[0].plate, sizeof(bulk[0].plate), "沪A1");
     snprintf(bulk[1].plate, sizeof(bulk[1].plate), "沪A2");
     snprintf(bulk[2].plate, sizeof(bulk[2].plate), "沪A1");
-    assert_int_equal(store_blacklist_add_bulk(f->st, bulk, 3, &failed), STORE_CONFLICT);
+    assert_int_equal(store_blacklist_add_bulk(f->s, bulk, 3, &failed), STORE_CONFLICT);
     assert_int_equal(failed, 2);
     q.limit = 0;
     {
         struct collect c = {0};
 
-        assert_int_equal(store_blacklist_list(f->st, &q, on_black_id, &c, &total), STORE_OK);
+        assert_int_equal(store_blacklist_list(f->s, &q, on_black_id, &c, &total), STORE_OK);
         assert_int_equal(total, 2);
     }
     snprintf(bulk[2].plate, sizeof(bulk[2].plate), "沪A3");
-    assert_int_equal(store_blacklist_add_bulk(f->st, bulk, 3, &failed), STORE_OK);
+    assert_int_equal(store_blacklist_add_bulk(f->s, bulk, 3, &failed), STORE_OK);
     assert_true(bulk[0].id > 0 && bulk[1].id > bulk[0].id && bulk[2].id > bulk[1].id);
-    assert_int_equal(store_blacklist_delete(f->st, id), STORE_OK);
-    assert_int_equal(store_blacklist_delete(f->st, id), STORE_NOT_FOUND);
-    assert_int_equal(store_blacklist_get(f->st, id, &got), STORE_NOT_FOUND);
+    assert_int_equal(store_blacklist_delete(f->s, id), STORE_OK);
+    assert_int_equal(store_blacklist_delete(f->s, id), STORE_NOT_FOUND);
+    assert_int_equal(store_blacklist_get(f->s, id, &got), STORE_NOT_FOUND);
 }
 
 static void test_members_and_reservations(void **state)
@@ -373,41 +392,41 @@ static void test_members_and_reservations(void **state)
     struct store_member m = {0}, mg;
     struct store_reservation r = {0}, rg;
 
-    add_vendor(f->st, "1");
-    add_park(f->st, "p1", "1");
+    add_vendor(f->s, "1");
+    add_park(f->s, "p1", "1");
     snprintf(m.plate, sizeof(m.plate), "粤B12345");
-    assert_int_equal(store_member_add(f->st, &m), STORE_OK); /* city-wide */
-    assert_int_equal(store_member_add(f->st, &m), STORE_CONFLICT);
+    assert_int_equal(store_member_add(f->s, &m), STORE_OK); /* city-wide */
+    assert_int_equal(store_member_add(f->s, &m), STORE_CONFLICT);
     snprintf(m.park_id, sizeof(m.park_id), "p1");
-    assert_int_equal(store_member_add(f->st, &m), STORE_OK); /* same car, one park */
+    assert_int_equal(store_member_add(f->s, &m), STORE_OK); /* same car, one park */
     snprintf(m.park_id, sizeof(m.park_id), "nope");
-    assert_int_equal(store_member_add(f->st, &m), STORE_FOREIGN_KEY);
-    assert_int_equal(store_member_get(f->st, 1, &mg), STORE_OK);
+    assert_int_equal(store_member_add(f->s, &m), STORE_FOREIGN_KEY);
+    assert_int_equal(store_member_get(f->s, 1, &mg), STORE_OK);
     assert_string_equal(mg.park_id, "");
     mg.valid_until = 12345;
     mg.color = 2;
-    assert_int_equal(store_member_update(f->st, &mg), STORE_OK);
-    assert_int_equal(store_member_get(f->st, 1, &mg), STORE_OK);
+    assert_int_equal(store_member_update(f->s, &mg), STORE_OK);
+    assert_int_equal(store_member_get(f->s, 1, &mg), STORE_OK);
     assert_int_equal(mg.valid_until, 12345);
     assert_int_equal(mg.color, 2);
     mg.id = 777;
-    assert_int_equal(store_member_update(f->st, &mg), STORE_NOT_FOUND);
+    assert_int_equal(store_member_update(f->s, &mg), STORE_NOT_FOUND);
 
     snprintf(r.plate, sizeof(r.plate), "粤B12345");
     snprintf(r.park_id, sizeof(r.park_id), "p1");
     r.start = 10;
     r.end = 20;
-    assert_int_equal(store_reservation_add(f->st, &r), STORE_OK);
-    assert_int_equal(store_reservation_get(f->st, r.id, &rg), STORE_OK);
+    assert_int_equal(store_reservation_add(f->s, &r), STORE_OK);
+    assert_int_equal(store_reservation_get(f->s, r.id, &rg), STORE_OK);
     assert_int_equal(rg.state, STORE_RES_ACTIVE);
     assert_int_equal(rg.start, 10);
     assert_int_equal(rg.end, 20);
     rg.state = STORE_RES_CANCELLED;
-    assert_int_equal(store_reservation_update(f->st, &rg), STORE_OK);
-    assert_int_equal(store_reservation_get(f->st, r.id, &rg), STORE_OK);
+    assert_int_equal(store_reservation_update(f->s, &rg), STORE_OK);
+    assert_int_equal(store_reservation_get(f->s, r.id, &rg), STORE_OK);
     assert_int_equal(rg.state, STORE_RES_CANCELLED);
     snprintf(r.park_id, sizeof(r.park_id), "nope");
-    assert_int_equal(store_reservation_add(f->st, &r), STORE_FOREIGN_KEY);
+    assert_int_equal(store_reservation_add(f->s, &r), STORE_FOREIGN_KEY);
 }
 
 static void test_settings(void **state)
@@ -415,12 +434,12 @@ static void test_settings(void **state)
     struct fx *f = *state;
     char buf[8];
 
-    assert_int_equal(store_setting_get(f->st, "k", buf, sizeof(buf)), STORE_NOT_FOUND);
-    assert_int_equal(store_setting_put(f->st, "k", "value-that-is-long"), STORE_OK);
-    assert_int_equal(store_setting_get(f->st, "k", buf, sizeof(buf)), STORE_OK);
+    assert_int_equal(store_setting_get(f->s, "k", buf, sizeof(buf)), STORE_NOT_FOUND);
+    assert_int_equal(store_setting_put(f->s, "k", "value-that-is-long"), STORE_OK);
+    assert_int_equal(store_setting_get(f->s, "k", buf, sizeof(buf)), STORE_OK);
     assert_string_equal(buf, "value-t"); /* truncated, terminated */
-    assert_int_equal(store_setting_put(f->st, "k", "v2"), STORE_OK);
-    assert_int_equal(store_setting_get(f->st, "k", buf, sizeof(buf)), STORE_OK);
+    assert_int_equal(store_setting_put(f->s, "k", "v2"), STORE_OK);
+    assert_int_equal(store_setting_get(f->s, "k", buf, sizeof(buf)), STORE_OK);
     assert_string_equal(buf, "v2");
 }
 
@@ -474,13 +493,13 @@ static void test_incremental_load(void **state)
     struct seen s = {0};
     int64_t rev0 = -1, rev1 = 0, rev2 = 0, rev3 = 0, b1;
 
-    assert_int_equal(store_revision(f->st, &rev0), STORE_OK);
+    assert_int_equal(store_revision(f->s, &rev0), STORE_OK);
     assert_int_equal(rev0, 0);
-    add_vendor(f->st, "1");
-    add_park(f->st, "p1", "1");
-    b1 = add_black(f->st, "A1", 0);
-    add_black(f->st, "A2", 0);
-    assert_int_equal(store_load(f->st, 0, &all_cbs, &s, &rev1), STORE_OK);
+    add_vendor(f->s, "1");
+    add_park(f->s, "p1", "1");
+    b1 = add_black(f->s, "A1", 0);
+    add_black(f->s, "A2", 0);
+    assert_int_equal(store_load(f->s, 0, &all_cbs, &s, &rev1), STORE_OK);
     assert_int_equal(s.vendors, 1);
     assert_int_equal(s.parks, 1);
     assert_int_equal(s.black, 2);
@@ -489,18 +508,18 @@ static void test_incremental_load(void **state)
 
     /* changes after rev1: one more blacklist row, one deleted, a member and a reservation of
      * p1, then p1 deleted (cascade: their tombstones too) */
-    add_black(f->st, "A3", 0);
-    assert_int_equal(store_blacklist_delete(f->st, b1), STORE_OK);
+    add_black(f->s, "A3", 0);
+    assert_int_equal(store_blacklist_delete(f->s, b1), STORE_OK);
     snprintf(m.plate, sizeof(m.plate), "M1");
     snprintf(m.park_id, sizeof(m.park_id), "p1");
-    assert_int_equal(store_member_add(f->st, &m), STORE_OK);
+    assert_int_equal(store_member_add(f->s, &m), STORE_OK);
     snprintf(r.plate, sizeof(r.plate), "R1");
     snprintf(r.park_id, sizeof(r.park_id), "p1");
     r.start = 1;
     r.end = 2;
-    assert_int_equal(store_reservation_add(f->st, &r), STORE_OK);
+    assert_int_equal(store_reservation_add(f->s, &r), STORE_OK);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(store_load(f->st, rev1, &all_cbs, &s, &rev2), STORE_OK);
+    assert_int_equal(store_load(f->s, rev1, &all_cbs, &s, &rev2), STORE_OK);
     assert_int_equal(s.vendors, 1); /* vendors and parks: always all */
     assert_int_equal(s.parks, 1);
     assert_int_equal(s.black, 1); /* only A3 */
@@ -511,9 +530,9 @@ static void test_incremental_load(void **state)
     assert_int_equal(s.tomb_ids[0], b1);
     assert_true(rev2 > rev1);
 
-    assert_int_equal(store_park_delete(f->st, "p1"), STORE_OK);
+    assert_int_equal(store_park_delete(f->s, "p1"), STORE_OK);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(store_load(f->st, rev2, &all_cbs, &s, &rev3), STORE_OK);
+    assert_int_equal(store_load(f->s, rev2, &all_cbs, &s, &rev3), STORE_OK);
     assert_int_equal(rev3, rev2 + 1);
     assert_int_equal(s.parks, 0);
     assert_int_equal(s.members + s.res + s.black, 0);
@@ -523,8 +542,8 @@ static void test_incremental_load(void **state)
     assert_true((s.tomb_kinds[0] == STORE_KIND_RESERVATION && s.tomb_ids[0] == r.id) ||
                 (s.tomb_kinds[1] == STORE_KIND_RESERVATION && s.tomb_ids[1] == r.id));
     /* a failed write does not move the revision */
-    assert_int_equal(store_blacklist_delete(f->st, 424242), STORE_NOT_FOUND);
-    assert_int_equal(store_revision(f->st, &rev0), STORE_OK);
+    assert_int_equal(store_blacklist_delete(f->s, 424242), STORE_NOT_FOUND);
+    assert_int_equal(store_revision(f->s, &rev0), STORE_OK);
     assert_int_equal(rev0, rev3);
 }
 
