@@ -302,8 +302,9 @@ static struct store *pg_open(const char *uri, char *err, size_t errlen)
 
     if (c == NULL)
         return NULL;
-    if (PQserverVersion(c) < 110000) {
-        snprintf(err, errlen, "PostgreSQL %d is too old (parklinkd needs 11 or later)",
+    if (PQserverVersion(c) < 120000) {
+        snprintf(err, errlen,
+                 "PostgreSQL %d is too old (parklinkd needs 12 or later: AS MATERIALIZED)",
                  PQserverVersion(c) / 10000);
         PQfinish(c);
         return NULL;
