@@ -35,6 +35,7 @@ static int made_pg;
 static void check_made_pg(void)
 {
     if (!made_pg) {
+        fflush(NULL); /* what the test printed, before _exit drops it */
         fprintf(stderr, "store_fixture: PLK_TEST_ENGINE=postgresql, but this test made no "
                         "PostgreSQL store (does it use store_fixture_init?)\n");
         _exit(1);
