@@ -372,6 +372,27 @@ static void test_placeholder_rewrite(void **state)
     assert_null(store_pg_rewrite("SELECT ?100", &n));
 }
 
+static const char SQL_COALESCE[] = "SELECT coalesce(?1, 0)";
+
+/* A statement first run with a NULL (its type left to PostgreSQL: int4 here) and then with
+ * a 64-bit integer is prepared again for int8, not refused as out of range. */
+static void test_types_follow_the_binds(void **state)
+{
+    struct ctx *c = *state;
+    struct sql_stmt *q = sql_prepare(c->s, SQL_COALESCE);
+    int64_t v = -1;
+
+    sql_bind_text(q, 1, NULL);
+    assert_int_equal(sql_one(q, "null", read_int, &v), STORE_OK);
+    assert_int_equal(v, 0);
+    sql_bind_int(q, 1, INT64_C(5000000000000));
+    assert_int_equal(sql_one(q, "int8", read_int, &v), STORE_OK);
+    assert_int_equal(v, INT64_C(5000000000000));
+    sql_bind_text(q, 1, NULL); /* a NULL fits what it is prepared for now */
+    assert_int_equal(sql_one(q, "null again", read_int, &v), STORE_OK);
+    assert_int_equal(v, 0);
+}
+
 static long rss_kb(void)
 {
     long pages = 0, resident = 0;
@@ -710,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_rule_and_int64, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placeholder_rewrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_types_follow_the_binds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleaved_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_snapshots, setup, teardown),
