@@ -4,26 +4,29 @@
  * the handlers do and reads back what a vendor or an operator would check: entry duplicates
  * and the stale-stay closure, every exit outcome and the money counted once, corrections and
  * their audit, 2.1/2.2/2.5 outcomes, QR codes, screen texts, monthly cards, 4.1 queries with
- * their totals, and ops joining a caller's transaction. */
+ * their totals, and ops joining a caller's transaction. With PLK_TEST_PG_URI set
+ * (postgresql://...) the same cases run on that database instead, its tables emptied
+ * before each case (the schema must be there). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
-#include "store/sqlite_engine.h"
+#include "store/sql.h"
 #include "store/store.h"
 #include "store/store_orders.h"
 
 struct fx {
     char dir[64];
-    char path[128];
+    char path[256];
     struct store *st;
     struct store_session *s;
 };
@@ -58,18 +61,29 @@ static void add_park(struct store_session *s, const char *pid, const char *uid)
     assert_int_equal(store_park_put(s, &p, STORE_INSERT, NULL), STORE_OK);
 }
 
+static const char SQL_EMPTY_PG[] =
+    "TRUNCATE orders, order_corrections, park_details, qr_codes, screen_texts, monthly_cards, "
+    "parks, vendors, tombstones CASCADE";
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
+    const char *pg = getenv("PLK_TEST_PG_URI");
     char err[256];
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/plk-orders-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    if (pg != NULL && pg[0] != '\0') {
+        snprintf(f->path, sizeof f->path, "%s", pg);
+    } else {
+        snprintf(f->dir, sizeof f->dir, "/tmp/plk-orders-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    }
     if ((f->st = store_open(f->path, err, sizeof err)) == NULL)
         fail_msg("store_open: %s", err);
     if ((f->s = store_session_open(f->st, err, sizeof err)) == NULL)
         fail_msg("store_session_open: %s", err);
+    if (f->dir[0] == '\0')
+        assert_int_equal(sql_exec(sql_prepare(f->s, SQL_EMPTY_PG), "empty"), STORE_OK);
     add_vendor(f->s, "100001");
     add_vendor(f->s, "100002");
     add_park(f->s, "P1", "100001");
@@ -82,10 +96,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char p[160];
+    char p[272];
 
     store_session_close(f->s);
     store_close(f->st);
+    if (f->dir[0] == '\0') {
+        free(f);
+        return 0;
+    }
     unlink(f->path);
     snprintf(p, sizeof p, "%s-wal", f->path);
     unlink(p);
@@ -98,17 +116,19 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One integer straight from the file, for what no op reads back (live plots, audit rows). */
+static void read_int(struct sql_stmt *q, void *out)
+{
+    *(int64_t *)out = sql_col_int(q, 0);
+}
+
+/* One integer from the database, for what no op reads back (live plots, audit rows); sql is
+ * a literal (the statement cache keys by address). -12345 when there is no row. */
 static int64_t peek(struct fx *f, const char *sql)
 {
-    sqlite3 *db = store_sqlite_session_db(f->s);
-    sqlite3_stmt *q = NULL;
     int64_t v = -12345;
+    enum store_result r = sql_one(sql_prepare(f->s, sql), "peek", read_int, &v);
 
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+    assert_true(r == STORE_OK || r == STORE_NOT_FOUND);
     return v;
 }
 
@@ -821,6 +841,136 @@ static void test_joins_transaction(void **state)
     assert_int_equal(store_order_get(f->s, "P1", "T3", on_order, &g), STORE_NOT_FOUND);
 }
 
+/* ---- two sessions at once (two nodes on PostgreSQL, two connections on SQLite) ---- */
+
+/* What a second session does while the first holds its transaction open: no asserts here
+ * (cmocka's cannot leave a thread). */
+struct other {
+    struct store_session *s;
+    const struct store_entry *e;
+    const struct store_exit *x;
+    const struct store_park_update *u;
+    enum store_result r;
+    int out, created;
+};
+
+static void *other_main(void *arg)
+{
+    struct other *o = arg;
+
+    if (o->e != NULL) {
+        enum store_entry_outcome out;
+
+        o->r = store_entry_put(o->s, o->e, &out);
+        o->out = (int)out;
+    } else if (o->u != NULL) {
+        enum store_park_outcome out;
+
+        o->r = store_park_update(o->s, o->u, &out);
+        o->out = (int)out;
+    } else {
+        enum store_exit_outcome out;
+
+        o->r = store_exit_put(o->s, o->x, &out, &o->created);
+        o->out = (int)out;
+    }
+    return NULL;
+}
+
+/* Run o on its own thread while s's open write transaction holds what it needs, then
+ * commit s. The pause only gives o the chance to wait on s: if it has not started yet it
+ * runs after the commit, and the answers asserted are the same. */
+static void race(struct store_session *s, struct other *o)
+{
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    pthread_t t;
+
+    assert_int_equal(pthread_create(&t, NULL, other_main, o), 0);
+    nanosleep(&pause, NULL);
+    assert_int_equal(store_commit(s), STORE_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(o->r, STORE_OK);
+}
+
+static void test_two_sessions(void **state)
+{
+    struct fx *f = *state;
+    struct store_session *b;
+    struct store_entry e = {
+        .park_id = "P1", .union_id = "100001", .color = 0, .empty_plot = -1, .is_report = -1};
+    struct store_exit x = exit_of("P1", "R3", "cash", 700, 5000);
+    struct other o;
+    char err[256];
+    struct got g;
+
+    if ((b = store_session_open(f->st, err, sizeof err)) == NULL)
+        fail_msg("store_session_open: %s", err);
+    /* the same order from two sessions: one stores it */
+    assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+    assert_int_equal(entry(f, "P1", "R1", "M10001", 0, 1000, -1), STORE_ENTRY_NEW);
+    e.order_id = "R1";
+    e.car_number = "M10001";
+    e.in_time = 1000;
+    o = (struct other){.s = b, .e = &e};
+    race(f->s, &o);
+    assert_int_equal(o.out, STORE_ENTRY_DUPLICATE);
+    assert_int_equal(peek(f, "SELECT count(*) FROM orders WHERE order_id = 'R1'"), 1);
+
+    /* the same car entering on two sessions: the later stay closes the earlier one */
+    assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+    assert_int_equal(entry(f, "P1", "R2", "N20002", 0, 1000, -1), STORE_ENTRY_NEW);
+    e.order_id = "R3";
+    e.car_number = "N20002";
+    e.in_time = 2000;
+    o = (struct other){.s = b, .e = &e};
+    race(f->s, &o);
+    assert_int_equal(o.out, STORE_ENTRY_NEW);
+    g = order(f, "P1", "R2");
+    assert_int_equal(g.state, STORE_ORDER_CLOSED_ZERO);
+    assert_int_equal(g.out_time, 2000);
+    assert_int_equal(order(f, "P1", "R3").state, STORE_ORDER_OPEN);
+
+    /* two exits of one order: settled once, the other refused */
+    assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+    x.total_fen = 500;
+    assert_int_equal(do_exit(f, &x, NULL), STORE_EXIT_SETTLED);
+    {
+        struct store_exit y = exit_of("P1", "R3", "cash", 700, 5000);
+
+        o = (struct other){.s = b, .x = &y};
+        race(f->s, &o);
+    }
+    assert_int_equal(o.out, STORE_EXIT_CONFLICT);
+    assert_int_equal(o.created, 0);
+    g = order(f, "P1", "R3");
+    assert_int_equal(g.paid_fen, 500);
+    assert_int_equal(g.total_fen, 500);
+
+    /* one 2.2 replayed on two sessions: one update, one replay */
+    {
+        struct store_park_update u = {.park_id = "P1",
+                                      .union_id = "100001",
+                                      .rand = "same",
+                                      .type = 1,
+                                      .total_plot = -1,
+                                      .empty_plot = 10};
+        struct store_park_update v = u;
+        enum store_park_outcome out;
+        struct store_park park;
+
+        assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+        assert_int_equal(store_park_update(f->s, &u, &out), STORE_OK);
+        assert_int_equal(out, STORE_PARK_UPDATED);
+        v.empty_plot = 20;
+        o = (struct other){.s = b, .u = &v};
+        race(f->s, &o);
+        assert_int_equal(o.out, STORE_PARK_REPLAY);
+        assert_int_equal(store_park_get(f->s, "P1", &park), STORE_OK);
+        assert_int_equal(park.empty_plot, 10);
+    }
+    store_session_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +987,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_joins_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_sessions, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

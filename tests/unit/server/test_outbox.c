@@ -535,6 +535,50 @@ static void test_park_order(void **state)
     assert_int_equal(s.ids[0], a3);
 }
 
+/* Inside the caller's transaction (the writer's batch, a job's savepoint) an op joins it: a
+ * claim and an enqueue undone with the job's savepoint leave nothing behind; kept, they commit
+ * with the batch. */
+static void test_ops_join_the_callers_tx(void **state)
+{
+    struct fx *f = *state;
+    struct seen s = {0};
+    int64_t a = add(f->s, "20003", "space_notify", STORE_OUTBOX_NOTICE, 1000);
+    int64_t pending = 0, dead = 0;
+    struct store_outbox_msg m = {.union_id = "200002",
+                                 .park_id = "20004",
+                                 .service_name = "car_info",
+                                 .created = 1500,
+                                 .body = "{}",
+                                 .body_len = 2};
+
+    assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+    assert_int_equal(store_savepoint(f->s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(store_outbox_enqueue(f->s, &m, 1), STORE_OK);
+    assert_true(store_in_tx(f->s));
+    assert_int_equal(store_savepoint_end(f->s, 0), STORE_OK);
+    assert_int_equal(store_commit(f->s), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
+    assert_int_equal(pending, 1); /* the enqueue went with the savepoint */
+    /* the lease went too: the row is claimable at once */
+    s.n = 0;
+    assert_int_equal(store_begin(f->s, STORE_TX_WRITE), STORE_OK);
+    assert_int_equal(store_savepoint(f->s), STORE_OK);
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], a);
+    assert_int_equal(store_outbox_enqueue(f->s, &m, 1), STORE_OK);
+    assert_int_equal(store_savepoint_end(f->s, 1), STORE_OK);
+    assert_int_equal(store_commit(f->s), STORE_OK);
+    assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
+    assert_int_equal(pending, 2);
+    s.n = 0;
+    assert_int_equal(store_outbox_claim_due(f->s, 2000, 60000, 10, on_msg, &s), STORE_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.ids[0], m.id);
+}
+
 /* Retention: delivered rows older than the cut go, with their attempts, in batches; pending
  * and dead rows stay whatever their age. */
 static void test_prune(void **state)
@@ -652,6 +696,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_poll_and_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_park_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops_join_the_callers_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_through_the_writer, setup, teardown),
