@@ -30,18 +30,30 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
 static struct {
-    struct store *st;
+    struct store_session *s; /* the admin thread's: reads, and the token at start-up */
     int ready;
 } adm;
 
 int admin_init(struct store *st, const char *given_token, char *token_out, size_t token_out_len)
 {
-    adm.ready = 0;
-    adm.st = st;
-    if (admin_token_init(st, given_token, token_out, token_out_len) != 0)
+    char err[256];
+
+    admin_cleanup();
+    if ((adm.s = store_session_open(st, err, sizeof err)) == NULL) {
+        log_error("admin: %s", err);
+        return -1;
+    }
+    if (admin_token_init(adm.s, given_token, token_out, token_out_len) != 0)
         return -1;
     adm.ready = 1;
     return 0;
+}
+
+void admin_cleanup(void)
+{
+    adm.ready = 0;
+    store_session_close(adm.s);
+    adm.s = NULL;
 }
 
 /* ---- replies ---- */
@@ -370,7 +382,7 @@ int admin_token_matches(const char *authorization, size_t len)
 
 void admin_handle(const struct admin_request *rq, struct admin_reply *out)
 {
-    struct req r = {.method = rq->method ? rq->method : "", .st = adm.st, .out = out};
+    struct req r = {.method = rq->method ? rq->method : "", .s = adm.s, .out = out};
     const char *p = rq->path ? rq->path : "", *why = NULL;
     size_t n = rq->path ? rq->path_len : 0, seg_len, rest;
     const struct route *route = NULL;
@@ -388,7 +400,7 @@ void admin_handle(const struct admin_request *rq, struct admin_reply *out)
     }
     /* the outbox, commands, questions, vendors' delivery settings: admin_outbox.c */
     if (admin_outbox_owns(rq->path, rq->path_len)) {
-        admin_outbox_handle(adm.st, rq, out);
+        admin_outbox_handle(adm.s, rq, out);
         goto out;
     }
     /* path: /{resource}[/{key}][/] */

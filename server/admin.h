@@ -15,10 +15,10 @@
 struct store;
 
 struct admin_request {
-    const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-    const char *path;        /* after "/admin/v1", e.g. "/vendors/200002" */
+    const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *path;   /* after "/admin/v1", e.g. "/vendors/200002" */
     size_t path_len;
-    const char *query;       /* raw query string without '?', or NULL */
+    const char *query; /* raw query string without '?', or NULL */
     size_t query_len;
     const char *authorization; /* value of the Authorization header, or NULL */
     size_t authorization_len;
@@ -35,8 +35,8 @@ struct admin_request {
 };
 
 struct admin_reply {
-    int status;              /* HTTP status */
-    char *body;              /* malloc'd JSON text; caller frees */
+    int status; /* HTTP status */
+    char *body; /* malloc'd JSON text; caller frees */
 };
 
 /* For the admin_*.c files: set *out to status and the compact text of j (takes the
@@ -65,8 +65,9 @@ int admin_parse_query(const char *q, size_t n, struct admin_param *out, int max,
 /* The value of the first pair named name, or NULL. */
 const char *admin_param_find(const struct admin_param *params, int n, const char *name);
 
-/* Prepare the admin module on store st (kept for admin_handle; the registry must be
- * initialised on the same store, since every change calls registry_reload). The token: when
+/* Prepare the admin module on store st: it opens a session of its own for its reads (writes
+ * go through the writer, writer_run_sync; DESIGN decision 10). The registry must be
+ * initialised on the same store, since every change calls registry_reload. The token: when
  * given_token is not NULL it becomes the admin token (a salted PBKDF2 of it replaces the stored
  * record; 1-256 printable ASCII characters, no spaces); else the stored record is used, and on
  * first start a random token is generated, its SHA-256 stored, and the token printed once to
@@ -74,6 +75,10 @@ const char *admin_param_find(const struct admin_param *params, int n, const char
  * in clear is written to token_out (if not NULL) when it was given or generated, else "" (only
  * its hash is kept). 0 ok, -1 error (logged). Call before admin_handle runs on any thread. */
 int admin_init(struct store *st, const char *given_token, char *token_out, size_t token_out_len);
+
+/* Close what admin_init opened (its store session); admin_handle must not run any more. A
+ * second admin_init closes the first one's itself. */
+void admin_cleanup(void);
 
 /* 1 if `authorization` (len bytes, the Authorization header's value) carries the admin token
  * ("Bearer <token>"), else 0. Thread-safe, no store access: the HTTP front asks it on a

@@ -124,16 +124,6 @@ static void card_result(struct req *r, enum store_result sr, const struct store_
         admin_send(r, status, card_json(c));
 }
 
-/* Card and screen ops run on a session of the admin's store handle, opened per request. */
-static struct store_tx *admin_tx(struct req *r)
-{
-    struct store_tx *tx = store_tx_open(r->st);
-
-    if (tx == NULL)
-        admin_error(r, 500, "cannot open a store session; see the server log");
-    return tx;
-}
-
 void admin_cards_collection(struct req *r)
 {
     static const char *const params[] = {"limit",   "offset", "after", "plate",
@@ -143,7 +133,6 @@ void admin_cards_collection(struct req *r)
     struct store_card_query q = {0};
     struct list_acc a = {NULL, NULL};
     char plate[STORE_PLATE_MAX + 1];
-    struct store_tx *tx;
     int64_t total = 0, type = 0;
     enum store_result sr;
 
@@ -165,8 +154,6 @@ void admin_cards_collection(struct req *r)
         admin_error(r, 400, "%s", r->err);
         return;
     }
-    if ((tx = admin_tx(r)) == NULL)
-        return;
     if (strcmp(r->method, "GET") == 0) {
         q.park_id = admin_param(r, "park_id");
         q.type = (int)type;
@@ -174,18 +161,17 @@ void admin_cards_collection(struct req *r)
         q.offset = pq.offset;
         q.after_id = pq.after_id;
         a.items = json_array();
-        sr = store_card_list(tx, &q, on_card_row, &a, &total);
+        sr = store_card_list(r->s, &q, on_card_row, &a, &total);
         admin_send_list(r, sr, &a, &pq, total);
     } else {
-        card_result(r, store_card_add(tx, &c), &c, 201);
+        card_result(r, admin_write(r->s, &(struct admin_op){.kind = AW_CARD_ADD, .row.card = &c}),
+                    &c, 201);
     }
-    store_tx_close(tx);
 }
 
 void admin_cards_item(struct req *r)
 {
     struct store_card c;
-    struct store_tx *tx;
     enum store_result sr;
     int64_t id = 0;
 
@@ -198,17 +184,15 @@ void admin_cards_item(struct req *r)
         admin_bad_method(r);
         return;
     }
-    if ((tx = admin_tx(r)) == NULL)
-        return;
     if (strcmp(r->method, "DELETE") == 0) {
-        sr = store_card_delete(tx, id);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_CARD_DELETE, .id = id});
         if (sr == STORE_OK)
             admin_send(r, 200, json_pack("{s:b,s:I}", "deleted", 1, "id", (json_int_t)id));
         else if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no card with id %" PRId64, id);
         else
             admin_store_error(r, sr, "card");
-    } else if ((sr = store_card_get(tx, id, &c)) != STORE_OK) {
+    } else if ((sr = store_card_get(r->s, id, &c)) != STORE_OK) {
         if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no card with id %" PRId64, id);
         else
@@ -218,9 +202,10 @@ void admin_cards_item(struct req *r)
     } else if (parse_card(r, r->body, &c, 0) != 0) {
         admin_error(r, 400, "%s", r->err);
     } else {
-        card_result(r, store_card_update(tx, &c), &c, 200);
+        card_result(r,
+                    admin_write(r->s, &(struct admin_op){.kind = AW_CARD_UPDATE, .row.card = &c}),
+                    &c, 200);
     }
-    store_tx_close(tx);
 }
 
 /* ---- lane screen texts (spec 10.5) ---- */
@@ -243,11 +228,10 @@ void admin_screen_texts_item(struct req *r)
     static const char *const names[3] = {"entry", "leaving", "exit"};
     struct store_screen s;
     struct store_park p;
-    struct store_tx *tx;
     enum store_result sr;
 
     if (!admin_park_id_ok(r->key, strlen(r->key)) ||
-        (sr = store_park_get(r->st, r->key, &p)) == STORE_NOT_FOUND) {
+        (sr = store_park_get(r->s, r->key, &p)) == STORE_NOT_FOUND) {
         admin_error(r, 404, "no park with park_id '%s'", r->key);
         return;
     }
@@ -284,15 +268,12 @@ void admin_screen_texts_item(struct req *r)
             snprintf(s.text[i], sizeof s.text[i], "%s", rc == 1 ? t : "");
         }
     }
-    if ((tx = admin_tx(r)) == NULL)
-        return;
     if (strcmp(r->method, "GET") == 0)
-        sr = store_screen_get(tx, r->key, &s);
+        sr = store_screen_get(r->s, r->key, &s);
     else if (strcmp(r->method, "PUT") == 0)
-        sr = store_screen_put(tx, &s);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_SCREEN_PUT, .row.screen = &s});
     else
-        sr = store_screen_delete(tx, r->key);
-    store_tx_close(tx);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_SCREEN_DELETE, .key = r->key});
     if (sr == STORE_NOT_FOUND && r->method[0] == 'D')
         admin_error(r, 404, "park %s has no screen texts", r->key);
     else if (sr != STORE_OK)

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "admin_write.h"
 #include "store/store.h"
 
 #define ADMIN_MAX_PARAMS 16
@@ -18,8 +19,8 @@
 /* One request being handled (admin_handle owns it and frees key, params and body). */
 struct req {
     const char *method;
-    struct store *st; /* the admin's store (admin_init) */
-    char *key;        /* decoded item segment (/vendors/{key}), or NULL */
+    struct store_session *s; /* the admin thread's session, for reads (writes: admin_write) */
+    char *key;               /* decoded item segment (/vendors/{key}), or NULL */
     struct admin_param params[ADMIN_MAX_PARAMS];
     int nparams;
     json_t *body; /* for POST/PUT/PATCH: the decoded object */
@@ -61,8 +62,8 @@ int admin_id_key(const char *key, int64_t *id);
 /* The query of a list (GET on a collection): only the parameters named in params (NULL-
  * terminated), the paging (after= a text key when text_key), and plate= into q->plate when
  * plate is given. On a bad parameter it answers 400 and returns -1. */
-int admin_list_query(struct req *r, const char *const *params, struct store_query *q,
-                     int text_key, char plate[STORE_PLATE_MAX + 1]);
+int admin_list_query(struct req *r, const char *const *params, struct store_query *q, int text_key,
+                     char plate[STORE_PLATE_MAX + 1]);
 
 /* Rows of a list, collected by the store's row callbacks through admin_acc_add. */
 struct list_acc {

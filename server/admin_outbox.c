@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "admin_outbox.h"
+#include "admin_write.h"
 #include "log.h"
 #include "outbox/delivery.h"
 #include "outbox/outbox.h"
@@ -34,7 +35,7 @@
 #define MAX_PARAMS 16
 
 struct ctx {
-    struct store *st;
+    struct store_session *s;
     const struct admin_request *rq;
     struct admin_reply *out;
     const char *method;
@@ -281,7 +282,7 @@ static void outbox_list(struct ctx *c)
     q.union_id = param(c, "union_id");
     q.park_id = param(c, "park_id");
     q.service_name = param(c, "service_name");
-    sr = store_outbox_list(c->st, &q, on_row, &a, &total);
+    sr = store_outbox_list(c->s, &q, on_row, &a, &total);
     if (sr != STORE_OK) {
         reply_store(c, sr);
         goto out;
@@ -298,7 +299,7 @@ out:
 static void outbox_item(struct ctx *c, int64_t id)
 {
     struct show_acc a = {NULL, json_array()};
-    enum store_result sr = store_outbox_get(c->st, id, on_show_row, on_attempt, &a);
+    enum store_result sr = store_outbox_get(c->s, id, on_show_row, on_attempt, &a);
 
     if (sr == STORE_NOT_FOUND) {
         reply_error(c, 404, "no outbox message with id %" PRId64, id);
@@ -315,7 +316,8 @@ static void outbox_item(struct ctx *c, int64_t id)
 
 static void outbox_replay(struct ctx *c, int64_t id)
 {
-    enum store_result sr = store_outbox_replay(c->st, id, outbox_now_ms());
+    enum store_result sr = admin_write(
+        c->s, &(struct admin_op){.kind = AW_OUTBOX_REPLAY, .id = id, .now = outbox_now_ms()});
     struct show_acc a = {NULL, NULL};
 
     if (sr == STORE_NOT_FOUND) {
@@ -327,7 +329,7 @@ static void outbox_replay(struct ctx *c, int64_t id)
                     id);
     } else if (sr != STORE_OK) {
         reply_store(c, sr);
-    } else if (store_outbox_get(c->st, id, on_show_row, NULL, &a) != STORE_OK || !a.msg) {
+    } else if (store_outbox_get(c->s, id, on_show_row, NULL, &a) != STORE_OK || !a.msg) {
         reply_error(c, 500, "the message was replayed, but reading it back failed");
     } else {
         outbox_committed(json_string_value(json_object_get(a.msg, "union_id")),
@@ -440,7 +442,7 @@ static int build(struct ctx *c, const struct plk_service *svc, json_t *o, const 
         snprintf(err, errlen, "field '%s%s' is required (a car-park id)", pfx, park_field);
         goto out;
     }
-    sr = store_park_get(c->st, park_id, park);
+    sr = store_park_get(c->s, park_id, park);
     if (sr == STORE_NOT_FOUND) {
         snprintf(err, errlen, "field '%s%s': unknown park %s", pfx, park_field, park_id);
         goto out;
@@ -462,7 +464,7 @@ static int build(struct ctx *c, const struct plk_service *svc, json_t *o, const 
         snprintf(err, errlen, "field '%snotify_url' must be an http:// or https:// URL", pfx);
         goto out;
     }
-    if ((sr = store_vendor_get(c->st, park->union_id, v)) != STORE_OK) {
+    if ((sr = store_vendor_get(c->s, park->union_id, v)) != STORE_OK) {
         rc = 500;
         snprintf(err, errlen, "the park's vendor %s cannot be read (%s)", park->union_id,
                  store_strerror(sr));
@@ -572,7 +574,7 @@ static void commands(struct ctx *c, const char *name)
             goto out;
         }
     }
-    sr = outbox_enqueue(c->st, m, n);
+    sr = outbox_enqueue(c->s, m, n);
     if (sr != STORE_OK) {
         reply_store(c, sr);
         goto out;
@@ -718,7 +720,7 @@ static void ask(struct ctx *c, const char *name)
         return;
     }
     /* written first like every message: the question and its outcome stay on record */
-    if ((sr = outbox_enqueue(c->st, &m, 1)) != STORE_OK) {
+    if ((sr = outbox_enqueue(c->s, &m, 1)) != STORE_OK) {
         outbox_msg_cleanup(&m);
         reply_store(c, sr);
         return;
@@ -779,8 +781,7 @@ static int parse_delivery(struct ctx *c, struct store_delivery *d, int full)
 
     if (cur == NULL)
         cur = json_object();
-    json_object_foreach(c->body, k, v)
-    {
+    json_object_foreach (c->body, k, v) {
         if (strcmp(k, "mode") != 0 && strcmp(k, "urls") != 0 && strcmp(k, "union_id") != 0 &&
             strcmp(k, "updated") != 0) {
             reply_error(c, 400, "unknown field '%s'", k);
@@ -804,8 +805,7 @@ static int parse_delivery(struct ctx *c, struct store_delivery *d, int full)
             reply_error(c, 400, "field 'urls' must be an object {\"service_name\": \"URL\"}");
             goto out;
         }
-        json_object_foreach(urls, k, v)
-        {
+        json_object_foreach (urls, k, v) {
             const struct plk_service *svc = plk_service_by_name(k, PLK_DIR_P2V);
 
             if (svc == NULL || svc->service_name[0] == '\0') {
@@ -850,7 +850,7 @@ static void delivery(struct ctx *c, const char *key)
         goto out;
     }
     if (kv == NULL || plk_union_id_text(kv, uid) != PLK_OK ||
-        (sr = store_vendor_get(c->st, uid, v)) == STORE_NOT_FOUND) {
+        (sr = store_vendor_get(c->s, uid, v)) == STORE_NOT_FOUND) {
         reply_error(c, 404, "no vendor with union_id '%s'", key);
         goto out;
     }
@@ -858,7 +858,7 @@ static void delivery(struct ctx *c, const char *key)
         reply_store(c, sr);
         goto out;
     }
-    sr = store_delivery_get(c->st, uid, d);
+    sr = store_delivery_get(c->s, uid, d);
     if (sr == STORE_NOT_FOUND) {
         snprintf(d->union_id, sizeof d->union_id, "%s", uid);
         snprintf(d->urls, sizeof d->urls, "{}");
@@ -876,7 +876,7 @@ static void delivery(struct ctx *c, const char *key)
     }
     if (need_body(c) != 0 || parse_delivery(c, d, method_is(c, "PUT")) != 0)
         goto out;
-    sr = store_delivery_put(c->st, d);
+    sr = admin_write(c->s, &(struct admin_op){.kind = AW_DELIVERY_PUT, .row.delivery = d});
     if (sr == STORE_FOREIGN_KEY) {
         reply_error(c, 404, "no vendor with union_id %s", uid);
         goto out;
@@ -926,9 +926,10 @@ int admin_outbox_owns(const char *path, size_t len)
     return 0;
 }
 
-void admin_outbox_handle(struct store *st, const struct admin_request *rq, struct admin_reply *out)
+void admin_outbox_handle(struct store_session *s, const struct admin_request *rq,
+                         struct admin_reply *out)
 {
-    struct ctx c = {.st = st, .rq = rq, .out = out, .method = rq->method ? rq->method : ""};
+    struct ctx c = {.s = s, .rq = rq, .out = out, .method = rq->method ? rq->method : ""};
 
     out->status = 500;
     out->body = NULL;

@@ -12,13 +12,15 @@
 
 #include "admin.h"
 
-struct store;
+struct store_session;
 
 /* Is path (after /admin/v1, not decoded) one of these routes? */
 int admin_outbox_owns(const char *path, size_t len);
 
-/* Handle one authorised request on store st (admin thread; may block on the store; an ask
+/* Handle one authorised request, reading on s (the admin thread's session; writes go
+ * through the writer; may block on the store; an ask
  * replies later through rq->later, see admin.h). out as for admin_handle(). */
-void admin_outbox_handle(struct store *st, const struct admin_request *rq, struct admin_reply *out);
+void admin_outbox_handle(struct store_session *s, const struct admin_request *rq,
+                         struct admin_reply *out);
 
 #endif

@@ -127,7 +127,7 @@ static int same_union_id(struct req *r, json_t *o, const char *want)
 static void reply_vendor(struct req *r, int status, const char *union_id)
 {
     struct store_vendor v;
-    enum store_result sr = store_vendor_get(r->st, union_id, &v);
+    enum store_result sr = store_vendor_get(r->s, union_id, &v);
 
     if (sr != STORE_OK) {
         admin_store_error(r, sr, "vendor");
@@ -149,7 +149,7 @@ void admin_vendors_collection(struct req *r)
         if (admin_list_query(r, params, &q, 1, NULL) != 0)
             return;
         a.items = json_array();
-        sr = store_vendor_list(r->st, &q, on_vendor_row, &a, &total);
+        sr = store_vendor_list(r->s, &q, on_vendor_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
@@ -166,7 +166,8 @@ void admin_vendors_collection(struct req *r)
         admin_error(r, 400, "field 'union_id' is required");
         return;
     }
-    sr = store_vendor_put(r->st, &v, STORE_INSERT, NULL);
+    sr = admin_write(
+        r->s, &(struct admin_op){.kind = AW_VENDOR_PUT, .row.vendor = &v, .mode = STORE_INSERT});
     if (sr == STORE_CONFLICT) {
         admin_error(r, 409, "vendor %s already exists", v.union_id);
         return;
@@ -190,7 +191,7 @@ void admin_vendors_item(struct req *r)
         return;
     }
     if (strcmp(r->method, "GET") == 0) {
-        sr = store_vendor_get(r->st, uid, &v);
+        sr = store_vendor_get(r->s, uid, &v);
         if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no vendor with union_id %s", uid);
         else if (sr != STORE_OK)
@@ -201,7 +202,7 @@ void admin_vendors_item(struct req *r)
         int full = r->method[1] == 'U';
 
         if (!full) {
-            sr = store_vendor_get(r->st, uid, &v);
+            sr = store_vendor_get(r->s, uid, &v);
             if (sr != STORE_OK) {
                 if (sr == STORE_NOT_FOUND)
                     admin_error(r, 404, "no vendor with union_id %s", uid);
@@ -215,7 +216,10 @@ void admin_vendors_item(struct req *r)
             return;
         }
         snprintf(v.union_id, sizeof(v.union_id), "%s", uid);
-        sr = store_vendor_put(r->st, &v, full ? STORE_UPSERT : STORE_UPDATE, &created);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_VENDOR_PUT,
+                                                  .row.vendor = &v,
+                                                  .mode = full ? STORE_UPSERT : STORE_UPDATE,
+                                                  .created = &created});
         if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no vendor with union_id %s", uid);
         else if (sr != STORE_OK)
@@ -223,7 +227,7 @@ void admin_vendors_item(struct req *r)
         else
             reply_vendor(r, created ? 201 : 200, uid);
     } else if (strcmp(r->method, "DELETE") == 0) {
-        sr = store_vendor_delete(r->st, uid);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_VENDOR_DELETE, .key = uid});
         if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no vendor with union_id %s", uid);
         else if (sr == STORE_IN_USE)
@@ -254,7 +258,7 @@ static int parse_reason_msgs(struct req *r, json_t *o, struct store_park *p)
         return 0;
     if (!json_is_object(m))
         return admin_bad(r, "field 'reason_msg' must be an object with keys \"1\", \"2\", \"99\"");
-    json_object_foreach(m, k, v) {
+    json_object_foreach (m, k, v) {
         if (strcmp(k, "1") != 0 && strcmp(k, "2") != 0 && strcmp(k, "99") != 0)
             return admin_bad(r, "unknown field 'reason_msg.%s' (the keys are \"1\", \"2\", \"99\")",
                              k);
@@ -327,7 +331,7 @@ static int parse_park(struct req *r, json_t *o, struct store_park *p, int full)
 static void reply_park(struct req *r, int status, const char *park_id)
 {
     struct store_park p;
-    enum store_result sr = store_park_get(r->st, park_id, &p);
+    enum store_result sr = store_park_get(r->s, park_id, &p);
 
     if (sr != STORE_OK) {
         admin_store_error(r, sr, "park");
@@ -373,7 +377,7 @@ void admin_parks_collection(struct req *r)
             q.union_id = uid;
         }
         a.items = json_array();
-        sr = store_park_list(r->st, &q, on_park_row, &a, &total);
+        sr = store_park_list(r->s, &q, on_park_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
@@ -390,7 +394,11 @@ void admin_parks_collection(struct req *r)
         admin_error(r, 400, "field 'park_id' is required");
         return;
     }
-    park_put_result(r, store_park_put(r->st, &p, STORE_INSERT, NULL), &p, 201);
+    park_put_result(
+        r,
+        admin_write(r->s,
+                    &(struct admin_op){.kind = AW_PARK_PUT, .row.park = &p, .mode = STORE_INSERT}),
+        &p, 201);
 }
 
 void admin_parks_item(struct req *r)
@@ -404,7 +412,7 @@ void admin_parks_item(struct req *r)
         return;
     }
     if (strcmp(r->method, "GET") == 0) {
-        sr = store_park_get(r->st, r->key, &p);
+        sr = store_park_get(r->s, r->key, &p);
         if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no park with park_id %s", r->key);
         else if (sr != STORE_OK)
@@ -416,7 +424,7 @@ void admin_parks_item(struct req *r)
         char pid[STORE_PARK_ID_MAX + 1] = "";
 
         if (!full) {
-            sr = store_park_get(r->st, r->key, &p);
+            sr = store_park_get(r->s, r->key, &p);
             if (sr != STORE_OK) {
                 if (sr == STORE_NOT_FOUND)
                     admin_error(r, 404, "no park with park_id %s", r->key);
@@ -435,10 +443,13 @@ void admin_parks_item(struct req *r)
             return;
         }
         snprintf(p.park_id, sizeof(p.park_id), "%s", r->key);
-        sr = store_park_put(r->st, &p, full ? STORE_UPSERT : STORE_UPDATE, &created);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_PARK_PUT,
+                                                  .row.park = &p,
+                                                  .mode = full ? STORE_UPSERT : STORE_UPDATE,
+                                                  .created = &created});
         park_put_result(r, sr, &p, created ? 201 : 200);
     } else if (strcmp(r->method, "DELETE") == 0) {
-        sr = store_park_delete(r->st, r->key);
+        sr = admin_write(r->s, &(struct admin_op){.kind = AW_PARK_DELETE, .key = r->key});
         if (sr == STORE_NOT_FOUND)
             admin_error(r, 404, "no park with park_id %s", r->key);
         else if (sr != STORE_OK)

@@ -129,7 +129,9 @@ static void blacklist_bulk(struct req *r, json_t *entries)
             goto out;
         }
     }
-    sr = store_blacklist_add_bulk(r->st, e, n, &failed);
+    sr = admin_write(
+        r->s, &(struct admin_op){
+                  .kind = AW_BLACKLIST_ADD, .row.blacklist = e, .n = n, .failed_at = &failed});
     if (sr == STORE_CONFLICT) {
         admin_error(r, 409,
                     "entries[%zu]: plate %s colour %d is already on the blacklist (or "
@@ -163,7 +165,7 @@ void admin_blacklist_collection(struct req *r)
         if (admin_list_query(r, params, &q, 0, plate) != 0)
             return;
         a.items = json_array();
-        sr = store_blacklist_list(r->st, &q, on_blacklist_row, &a, &total);
+        sr = store_blacklist_list(r->s, &q, on_blacklist_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
@@ -179,7 +181,8 @@ void admin_blacklist_collection(struct req *r)
         admin_error(r, 400, "%s", r->err);
         return;
     }
-    sr = store_blacklist_add(r->st, &e);
+    sr = admin_write(r->s,
+                     &(struct admin_op){.kind = AW_BLACKLIST_ADD, .row.blacklist = &e, .n = 1});
     if (sr == STORE_CONFLICT)
         admin_error(r, 409, "plate %s colour %d is already on the blacklist", e.plate, e.color);
     else if (sr != STORE_OK)
@@ -199,7 +202,7 @@ void admin_blacklist_item(struct req *r)
         return;
     }
     if (strcmp(r->method, "GET") == 0) {
-        sr = store_blacklist_get(r->st, id, &e);
+        sr = store_blacklist_get(r->s, id, &e);
         if (sr == STORE_OK)
             admin_send(r, 200, blacklist_json(&e));
         else if (sr == STORE_NOT_FOUND)
@@ -207,7 +210,9 @@ void admin_blacklist_item(struct req *r)
         else
             admin_store_error(r, sr, "blacklist entry");
     } else if (strcmp(r->method, "DELETE") == 0) {
-        admin_deleted_id(r, store_blacklist_delete(r->st, id), id, "blacklist entry");
+        admin_deleted_id(
+            r, admin_write(r->s, &(struct admin_op){.kind = AW_BLACKLIST_DELETE, .id = id}), id,
+            "blacklist entry");
     } else {
         admin_bad_method(r);
     }
@@ -273,7 +278,7 @@ void admin_members_collection(struct req *r)
             return;
         q.park_id = admin_param(r, "park_id"); /* "" = city-wide members */
         a.items = json_array();
-        sr = store_member_list(r->st, &q, on_member_row, &a, &total);
+        sr = store_member_list(r->s, &q, on_member_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
@@ -285,7 +290,8 @@ void admin_members_collection(struct req *r)
         admin_error(r, 400, "%s", r->err);
         return;
     }
-    member_result(r, store_member_add(r->st, &m), &m, 201);
+    member_result(r, admin_write(r->s, &(struct admin_op){.kind = AW_MEMBER_ADD, .row.member = &m}),
+                  &m, 201);
 }
 
 void admin_members_item(struct req *r)
@@ -299,7 +305,7 @@ void admin_members_item(struct req *r)
         return;
     }
     if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "PATCH") == 0) {
-        sr = store_member_get(r->st, id, &m);
+        sr = store_member_get(r->s, id, &m);
         if (sr == STORE_NOT_FOUND) {
             admin_error(r, 404, "no member with id %" PRId64, id);
         } else if (sr != STORE_OK) {
@@ -309,10 +315,15 @@ void admin_members_item(struct req *r)
         } else if (parse_member(r, r->body, &m, 0) != 0) {
             admin_error(r, 400, "%s", r->err);
         } else {
-            member_result(r, store_member_update(r->st, &m), &m, 200);
+            member_result(
+                r,
+                admin_write(r->s, &(struct admin_op){.kind = AW_MEMBER_UPDATE, .row.member = &m}),
+                &m, 200);
         }
     } else if (strcmp(r->method, "DELETE") == 0) {
-        admin_deleted_id(r, store_member_delete(r->st, id), id, "member");
+        admin_deleted_id(r,
+                         admin_write(r->s, &(struct admin_op){.kind = AW_MEMBER_DELETE, .id = id}),
+                         id, "member");
     } else {
         admin_bad_method(r);
     }
@@ -408,7 +419,7 @@ void admin_reservations_collection(struct req *r)
             return;
         }
         a.items = json_array();
-        sr = store_reservation_list(r->st, &q, on_reservation_row, &a, &total);
+        sr = store_reservation_list(r->s, &q, on_reservation_row, &a, &total);
         admin_send_list(r, sr, &a, &q, total);
         return;
     }
@@ -420,7 +431,9 @@ void admin_reservations_collection(struct req *r)
         admin_error(r, 400, "%s", r->err);
         return;
     }
-    reservation_result(r, store_reservation_add(r->st, &v), &v, 201);
+    reservation_result(
+        r, admin_write(r->s, &(struct admin_op){.kind = AW_RESERVATION_ADD, .row.reservation = &v}),
+        &v, 201);
 }
 
 void admin_reservations_item(struct req *r)
@@ -434,7 +447,7 @@ void admin_reservations_item(struct req *r)
         return;
     }
     if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "PATCH") == 0) {
-        sr = store_reservation_get(r->st, id, &v);
+        sr = store_reservation_get(r->s, id, &v);
         if (sr == STORE_NOT_FOUND) {
             admin_error(r, 404, "no reservation with id %" PRId64, id);
         } else if (sr != STORE_OK) {
@@ -444,10 +457,15 @@ void admin_reservations_item(struct req *r)
         } else if (parse_reservation(r, r->body, &v, 0) != 0) {
             admin_error(r, 400, "%s", r->err);
         } else {
-            reservation_result(r, store_reservation_update(r->st, &v), &v, 200);
+            reservation_result(r,
+                               admin_write(r->s, &(struct admin_op){.kind = AW_RESERVATION_UPDATE,
+                                                                    .row.reservation = &v}),
+                               &v, 200);
         }
     } else if (strcmp(r->method, "DELETE") == 0) {
-        admin_deleted_id(r, store_reservation_delete(r->st, id), id, "reservation");
+        admin_deleted_id(
+            r, admin_write(r->s, &(struct admin_op){.kind = AW_RESERVATION_DELETE, .id = id}), id,
+            "reservation");
     } else {
         admin_bad_method(r);
     }

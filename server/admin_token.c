@@ -17,6 +17,7 @@
 #include "admin_token.h"
 #include "log.h"
 #include "store/store.h"
+#include "writer.h"
 
 #define KDF_ITERATIONS 600000 /* OWASP 2023 for PBKDF2-HMAC-SHA256; ~0.2 s on one core */
 #define KDF_ITER_MIN 1000
@@ -28,8 +29,8 @@
 enum kind { K_NONE, K_SHA256, K_PBKDF2, K_LEGACY };
 
 static struct {
-    pthread_mutex_t mu; /* everything below after init */
-    struct store *st;
+    pthread_mutex_t mu;      /* everything below after init */
+    struct store_session *s; /* admin_token_init's, during it only */
     enum kind kind;
     unsigned iterations;
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
@@ -122,9 +123,24 @@ static int parse(const char *rec, enum kind legacy_or_sha)
     return 0;
 }
 
-/* Store a new PBKDF2 record of token t (a fresh salt) and blank the legacy row. */
+struct records {
+    const char *rec;
+};
+
+/* The new record and the blanked legacy row, in one transaction. */
+static enum store_result write_records(struct store_session *s, void *arg)
+{
+    const struct records *w = arg;
+    enum store_result r = store_setting_put(s, ADMIN_TOKEN_SETTING, w->rec);
+
+    return r == STORE_OK ? store_setting_put(s, ADMIN_TOKEN_LEGACY_SETTING, "") : r;
+}
+
+/* Store a new PBKDF2 record of token t (a fresh salt) and blank the legacy row: on tk.s
+ * during admin_token_init, else through the writer (the first right token, any thread). */
 static int store_pbkdf2(const char *t, size_t n)
 {
+    struct records w;
     char rec[64 + 2 * SALT_LEN + 2 * HASH_LEN], s[2 * SALT_LEN + 1], h[2 * HASH_LEN + 1];
 
     if (RAND_bytes(tk.salt, SALT_LEN) != 1 || kdf(t, n, tk.salt, KDF_ITERATIONS, tk.hash) != 0)
@@ -134,22 +150,28 @@ static int store_pbkdf2(const char *t, size_t n)
     hex(tk.salt, SALT_LEN, s);
     hex(tk.hash, HASH_LEN, h);
     snprintf(rec, sizeof rec, "pbkdf2-sha256$%u$%s$%s", tk.iterations, s, h);
-    if (store_setting_put(tk.st, ADMIN_TOKEN_SETTING, rec) != STORE_OK ||
-        store_setting_put(tk.st, ADMIN_TOKEN_LEGACY_SETTING, "") != STORE_OK)
+    w.rec = rec;
+    if (tk.s == NULL)
+        return writer_run_sync(NULL, write_records, &w) == STORE_OK ? 0 : -1;
+    if (store_begin(tk.s, STORE_TX_WRITE) != STORE_OK)
         return -1;
-    return 0;
+    if (write_records(tk.s, &w) != STORE_OK) {
+        store_rollback(tk.s);
+        return -1;
+    }
+    return store_commit(tk.s) == STORE_OK ? 0 : -1;
 }
 
 /* Read ADMIN_TOKEN_SETTING, or else the legacy row, into tk. 1 found, 0 none, -1 error. */
 static int load(void)
 {
     char rec[STORE_SETTING_MAX + 1] = "";
-    enum store_result r = store_setting_get(tk.st, ADMIN_TOKEN_SETTING, rec, sizeof rec);
+    enum store_result r = store_setting_get(tk.s, ADMIN_TOKEN_SETTING, rec, sizeof rec);
     enum kind k = K_SHA256;
 
     if (r == STORE_NOT_FOUND || (r == STORE_OK && rec[0] == '\0')) {
         k = K_LEGACY;
-        r = store_setting_get(tk.st, ADMIN_TOKEN_LEGACY_SETTING, rec, sizeof rec);
+        r = store_setting_get(tk.s, ADMIN_TOKEN_LEGACY_SETTING, rec, sizeof rec);
     }
     if (r == STORE_NOT_FOUND || (r == STORE_OK && rec[0] == '\0'))
         return 0;
@@ -161,9 +183,9 @@ static int load(void)
         return -1;
     }
     if (k != K_LEGACY) { /* a row left by a start that stopped half-way through a migration */
-        r = store_setting_get(tk.st, ADMIN_TOKEN_LEGACY_SETTING, rec, sizeof rec);
+        r = store_setting_get(tk.s, ADMIN_TOKEN_LEGACY_SETTING, rec, sizeof rec);
         if (r == STORE_OK && rec[0] != '\0' &&
-            store_setting_put(tk.st, ADMIN_TOKEN_LEGACY_SETTING, "") != STORE_OK)
+            store_setting_put(tk.s, ADMIN_TOKEN_LEGACY_SETTING, "") != STORE_OK)
             return -1;
     }
     return 1;
@@ -186,14 +208,15 @@ static void copy_out(char *out, size_t len, const char *s)
         snprintf(out, len, "%s", s);
 }
 
-int admin_token_init(struct store *st, const char *given, char *token_out, size_t token_out_len)
+int admin_token_init(struct store_session *s, const char *given, char *token_out,
+                     size_t token_out_len)
 {
     unsigned char raw[RANDOM_BYTES], h[HASH_LEN];
     char token[RANDOM_BYTES * 2 + 1], rec[16 + 2 * HASH_LEN];
     int rc = -1, found;
 
     pthread_mutex_lock(&tk.mu);
-    tk.st = st;
+    tk.s = s;
     tk.kind = K_NONE;
     tk.have_mac = 0;
     copy_out(token_out, token_out_len, "");
@@ -238,7 +261,7 @@ int admin_token_init(struct store *st, const char *given, char *token_out, size_
         goto out;
     hex(tk.hash, HASH_LEN, rec + 7);
     memcpy(rec, "sha256$", 7);
-    if (store_setting_put(st, ADMIN_TOKEN_SETTING, rec) != STORE_OK)
+    if (store_setting_put(s, ADMIN_TOKEN_SETTING, rec) != STORE_OK)
         goto out;
     tk.kind = K_SHA256;
     fprintf(stderr, "parklinkd: admin token (shown once): %s\n", token);
@@ -249,6 +272,7 @@ out:
     OPENSSL_cleanse(token, sizeof token);
     if (rc != 0)
         tk.kind = K_NONE;
+    tk.s = NULL; /* from now on the token's writes go through the writer */
     pthread_mutex_unlock(&tk.mu);
     return rc;
 }

@@ -9,21 +9,24 @@
 
 #include <stddef.h>
 
-struct store;
+struct store_session;
 
 /* The settings row of the token record, and the one older versions kept (a bare SHA-256). */
 #define ADMIN_TOKEN_SETTING "admin_token_hash"
 #define ADMIN_TOKEN_LEGACY_SETTING "admin_token_sha256"
 #define ADMIN_TOKEN_MAX 256
 
-/* Load or set the token on store st (see admin_init in admin.h for the contract): given is
+/* Load or set the token on session s (start-up: written on s directly, before the writer
+ * runs; see admin_init in admin.h for the contract): given is
  * the chosen token or NULL; token_out receives it in clear when given or generated. A record
  * of the given token with the same KDF parameters is kept as it is (no write). 0 ok, -1
  * error (logged). */
-int admin_token_init(struct store *st, const char *given, char *token_out, size_t token_out_len);
+int admin_token_init(struct store_session *s, const char *given, char *token_out,
+                     size_t token_out_len);
 
 /* Is t (n bytes) the admin token? Constant-time; thread-safe. A legacy SHA-256 record is
- * replaced by a PBKDF2 one at its first right token. */
+ * replaced by a PBKDF2 one at its first right token, written through the writer (any thread
+ * may ask). */
 int admin_token_check(const char *t, size_t n);
 
 /* How many times the KDF ran in this process (tests: requests must not run it). */

@@ -90,13 +90,13 @@ int main(int argc, char **argv)
     /* parking records: the group-commit writer and the workers' read sessions (issue 4) */
     if (qr_init(cfg.public_url, cfg.listen) != 0)
         goto out;
-    if (writer_start(cfg.store, err, sizeof err) != 0 ||
-        readers_init(cfg.store, cfg.threads, err, sizeof err) != 0) {
+    if (writer_start(st, err, sizeof err) != 0 ||
+        readers_init(st, cfg.threads, err, sizeof err) != 0) {
         log_error("--store '%s': %s", cfg.store, err);
         goto out;
     }
     /* the outbox: delivery thread and the SDK's HTTP mode (issue 5, docs/callbacks.md) */
-    if (outbox_start(&cfg) != 0)
+    if (outbox_start(&cfg, st) != 0)
         goto out;
     if (http_start(&cfg) != 0)
         goto out;
@@ -113,9 +113,10 @@ out:
     outbox_stop(); /* after the workers and the writer: they wake it, it answers their asks */
     readers_cleanup();
     http_cleanup();
+    admin_cleanup();
     if (registry_up)
         registry_cleanup();
-    store_close(st);
+    store_close(st); /* every session is closed by now */
     if (lock_fd >= 0)
         close(lock_fd); /* the last thing: the database is closed */
     return rc;

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "ratelimit.h"
+#include "readers.h"
 #include "registry.h"
 #include "replay.h"
 #include "reply.h"
@@ -292,6 +293,7 @@ void pipeline_run(struct http_worker *w, h2o_req_t *req, const struct route *rou
     call->now = wallclock_now();
     call->req = req;
     call->worker = w;
+    call->store = readers_get(w->index);
     call->stats_slot = svc ? svc->index : METRICS_UNROUTED;
     http_worker_begin(w);
 

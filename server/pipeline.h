@@ -44,6 +44,7 @@ struct snapshot;
 struct vendor;
 struct park;
 struct route;
+struct store_session;
 struct config;
 
 enum api_result {
@@ -63,6 +64,8 @@ struct api_call {
     const struct vendor *vendor;   /* the caller; NULL for unsigned services */
     const struct park *park;       /* PLK_SVC_PARK_SCOPED: the caller's park, else NULL */
     int64_t now;                   /* unix seconds when the request arrived */
+    struct store_session *store;   /* the worker's read session (readers.h): this thread's
+                                      only; writes go to the writer as jobs */
 
     /* the reply, set through pipeline_reply*() */
     int state;

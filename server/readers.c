@@ -7,17 +7,11 @@
 
 #include "readers.h"
 #include "store/store.h"
-#include "store/store_orders.h"
 
-struct reader {
-    struct store *st;
-    struct store_tx *tx;
-};
-
-static struct reader *readers;
+static struct store_session **readers;
 static unsigned nreaders;
 
-int readers_init(const char *store_uri, unsigned n, char *err, size_t errlen)
+int readers_init(struct store *st, unsigned n, char *err, size_t errlen)
 {
     readers_cleanup();
     if ((readers = calloc(n ? n : 1, sizeof *readers)) == NULL) {
@@ -26,30 +20,23 @@ int readers_init(const char *store_uri, unsigned n, char *err, size_t errlen)
     }
     nreaders = n;
     for (unsigned i = 0; i < n; i++) {
-        if ((readers[i].st = store_open(store_uri, err, errlen)) == NULL)
-            goto fail;
-        if ((readers[i].tx = store_tx_open(readers[i].st)) == NULL) {
-            snprintf(err, errlen, "cannot open a store session for worker %u", i);
-            goto fail;
+        if ((readers[i] = store_session_open(st, err, errlen)) == NULL) {
+            readers_cleanup();
+            return -1;
         }
     }
     return 0;
-fail:
-    readers_cleanup();
-    return -1;
 }
 
-struct store_tx *readers_get(unsigned index)
+struct store_session *readers_get(unsigned index)
 {
-    return index < nreaders ? readers[index].tx : NULL;
+    return index < nreaders ? readers[index] : NULL;
 }
 
 void readers_cleanup(void)
 {
-    for (unsigned i = 0; readers && i < nreaders; i++) {
-        store_tx_close(readers[i].tx);
-        store_close(readers[i].st);
-    }
+    for (unsigned i = 0; readers && i < nreaders; i++)
+        store_session_close(readers[i]);
     free(readers);
     readers = NULL;
     nreaders = 0;

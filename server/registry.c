@@ -551,8 +551,8 @@ static struct {
     struct snapshot *cur;
     atomic_uint_fast64_t gen;    /* never reset: readers compare against it */
     pthread_mutex_t reload_lock; /* one builder at a time */
-    struct store *st;
-    int64_t rev; /* store revision the writer state reflects; 0 = none */
+    struct store_session *s;     /* its own, used under reload_lock */
+    int64_t rev;                 /* store revision the writer state reflects; 0 = none */
     struct pwriter w[SET__COUNT];
     pthread_mutex_t stats_lock;
     double last_reload_ms;
@@ -571,7 +571,7 @@ static void pwriter_clear_changes(struct pwriter *w)
 {
     struct pchange *c, *tmp;
 
-    HASH_ITER(hh, w->changes, c, tmp) {
+    HASH_ITER (hh, w->changes, c, tmp) {
         HASH_DEL(w->changes, c);
         free(c);
     }
@@ -632,7 +632,7 @@ static void pwriter_publish(struct pwriter *w, struct plate_set *ps, int64_t now
         const struct pindex *ob = &w->base->ix;
 
         idset_init(&touched, n_changes);
-        HASH_ITER(hh, w->changes, c, tmp) {
+        HASH_ITER (hh, w->changes, c, tmp) {
             idset_add(&touched, c->id);
         }
         for (size_t i = 0; i < ob->n; i++) {
@@ -643,7 +643,7 @@ static void pwriter_publish(struct pwriter *w, struct plate_set *ps, int64_t now
             pindex_add(&nb->ix, e->id, entry_plate(ob, e), e->plate_len, e->color,
                        ob->arena + e->park_off, e->park_len, e->from, e->until);
         }
-        HASH_ITER(hh, w->changes, c, tmp) {
+        HASH_ITER (hh, w->changes, c, tmp) {
             if (!c->deleted && !expired(c->until, now))
                 add_change(&nb->ix, c);
         }
@@ -654,7 +654,7 @@ static void pwriter_publish(struct pwriter *w, struct plate_set *ps, int64_t now
         w->base = nb;
     } else if (n_changes > 0) {
         idset_init(&ps->mask, n_changes);
-        HASH_ITER(hh, w->changes, c, tmp) {
+        HASH_ITER (hh, w->changes, c, tmp) {
             idset_add(&ps->mask, c->id);
             if (!c->deleted && !expired(c->until, now))
                 add_change(&ps->delta, c);
@@ -830,7 +830,7 @@ static int rebuild_locked(void)
         for (int k = 0; k < SET__COUNT; k++)
             c.fresh[k] = pbase_new();
     }
-    r = store_load(reg.st, reg.rev, &cbs, &c, &rev);
+    r = store_load(reg.s, reg.rev, &cbs, &c, &rev);
     if (r != STORE_OK) {
         log_error("registry: loading the snapshot failed: %s", store_strerror(r));
         /* the change maps may hold part of this load: start over with a full load */
@@ -889,11 +889,16 @@ out:
 
 int registry_init(struct store *st)
 {
+    char err[256];
     int rc;
 
     registry_cleanup();
     pthread_mutex_lock(&reg.reload_lock);
-    reg.st = st;
+    if ((reg.s = store_session_open(st, err, sizeof err)) == NULL) {
+        log_error("registry: %s", err);
+        pthread_mutex_unlock(&reg.reload_lock);
+        return -1;
+    }
     reg.rev = 0;
     rc = rebuild_locked();
     pthread_mutex_unlock(&reg.reload_lock);
@@ -906,11 +911,11 @@ int registry_reload(void)
     int rc = -1;
 
     pthread_mutex_lock(&reg.reload_lock);
-    if (reg.st == NULL) {
+    if (reg.s == NULL) {
         log_error("registry: reload before registry_init");
         goto out;
     }
-    if (reg.cur != NULL && reg.rev != 0 && store_revision(reg.st, &rev) == STORE_OK &&
+    if (reg.cur != NULL && reg.rev != 0 && store_revision(reg.s, &rev) == STORE_OK &&
         rev == reg.rev) {
         rc = 0; /* nothing committed since the last build */
         goto out;
@@ -927,7 +932,8 @@ void registry_cleanup(void)
     publish(NULL);
     for (int k = 0; k < SET__COUNT; k++)
         pwriter_reset(&reg.w[k]);
-    reg.st = NULL;
+    store_session_close(reg.s);
+    reg.s = NULL;
     reg.rev = 0;
     reg.auth_known = 0;
     pthread_mutex_unlock(&reg.reload_lock);

@@ -18,16 +18,16 @@ struct snapshot;
 struct vendor {
     char union_id[PLK_UNION_ID_MAX + 1];
     char ukey[65];
-    const char *name;          /* owned by the snapshot */
-    const char *callback_url;  /* unified callback URL, "" if none */
-    int replay_window_s;       /* 0 = off (server/replay.h) */
+    const char *name;         /* owned by the snapshot */
+    const char *callback_url; /* unified callback URL, "" if none */
+    int replay_window_s;      /* 0 = off (server/replay.h) */
 };
 
 enum park_policy { PARK_OPEN = 0, PARK_MEMBERS_ONLY = 1 };
 
 struct park {
     char park_id[65];
-    char union_id[PLK_UNION_ID_MAX + 1];  /* owning vendor */
+    char union_id[PLK_UNION_ID_MAX + 1]; /* owning vendor */
     const char *name;
     int total_plot, empty_plot;
     enum park_policy policy;
@@ -39,10 +39,10 @@ struct park {
 
 /* The answer of 10.4, values as the reference types them (strings). */
 struct admission {
-    const char *status;        /* "1" pass, "0" refused */
-    const char *reason;        /* "0", "1", "2", "99" */
-    const char *reason_msg;    /* "" when reason is "0" */
-    const char *share_status;  /* "1" when an active shared reservation exists now */
+    const char *status;       /* "1" pass, "0" refused */
+    const char *reason;       /* "0", "1", "2", "99" */
+    const char *reason_msg;   /* "" when reason is "0" */
+    const char *share_status; /* "1" when an active shared reservation exists now */
 };
 
 /* Per-thread read handle. Zero-initialise; one per worker thread. */
@@ -51,7 +51,8 @@ struct snapshot_reader {
     uint64_t gen;
 };
 
-/* Load everything from the store and publish the first snapshot. 0 ok, -1 error (logged). */
+/* Open a store session of the registry's own on st (used under its reload lock), load
+ * everything and publish the first snapshot. 0 ok, -1 error (logged). */
 int registry_init(struct store *st);
 /* Rebuild from the store (or apply the committed change) and publish; call after every admin
  * write commits, before answering the admin request. Thread-safe. 0 ok, -1 error. */
@@ -76,8 +77,8 @@ const struct park *snapshot_park(const struct snapshot *s, const char *park_id);
 
 /* Decide 10.4 for a car (plate, colour 0-7) at park p at unix time now. Pure function of the
  * snapshot: no allocation, no locks, cost independent of list sizes. */
-void admission_decide(const struct snapshot *s, const struct park *p, const char *plate,
-                      int color, int64_t now, struct admission *out);
+void admission_decide(const struct snapshot *s, const struct park *p, const char *plate, int color,
+                      int64_t now, struct admission *out);
 
 /* Normalise a plate for storage and comparison: trim leading/trailing ASCII whitespace and
  * upper-case ASCII letters; every other byte (the province character, for one) is kept as is
@@ -88,12 +89,12 @@ int registry_plate_norm(const char *in, size_t len, char out[REGISTRY_PLATE_MAX 
 
 /* Figures about the published snapshot, for /metrics and the benchmark. */
 struct registry_stats {
-    uint64_t generation;     /* bumped at every publish */
-    int64_t revision;        /* store revision the snapshot reflects */
+    uint64_t generation; /* bumped at every publish */
+    int64_t revision;    /* store revision the snapshot reflects */
     size_t vendors, parks;
-    size_t base[3], delta[3];  /* entries: [0] blacklist, [1] members, [2] reservations */
-    size_t bytes;            /* heap bytes held by the snapshot (shared bases included) */
-    double last_reload_ms;   /* wall time of the last init/reload */
+    size_t base[3], delta[3]; /* entries: [0] blacklist, [1] members, [2] reservations */
+    size_t bytes;             /* heap bytes held by the snapshot (shared bases included) */
+    double last_reload_ms;    /* wall time of the last init/reload */
 };
 /* Fill out from the published snapshot (zeros before registry_init). Thread-safe. */
 void registry_get_stats(struct registry_stats *out);

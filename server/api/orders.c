@@ -15,7 +15,6 @@
 #include "api/texts.h"
 #include "http_worker.h"
 #include "outbox/notices.h"
-#include "readers.h"
 #include "store/store_orders.h"
 
 #define ESCAPES_MAX 100 /* escaped orders listed in one reply */
@@ -60,9 +59,9 @@ static int escape_row(void *arg, const struct store_order *o)
 }
 
 /* The car's unpaid escapes, at most ESCAPES_MAX (a full list is not an error). */
-static enum store_result list_escapes(struct store_tx *tx, const char *plate, json_t *list)
+static enum store_result list_escapes(struct store_session *s, const char *plate, json_t *list)
 {
-    enum store_result r = store_escapes(tx, plate, escape_row, list);
+    enum store_result r = store_escapes(s, plate, escape_row, list);
 
     return r == STORE_ABORTED ? STORE_OK : r;
 }
@@ -78,16 +77,16 @@ static void reply_failed(struct api_call *call, const struct api_job *j, enum st
 
 /* ---- 3.1 entry ---- */
 
-static int entry_run(struct writer_job *w, struct store_tx *tx)
+static int entry_run(struct writer_job *w, struct store_session *s)
 {
     struct entry_job *j = (struct entry_job *)w;
 
-    j->r = store_entry_put(tx, &j->e, &j->outcome);
+    j->r = store_entry_put(s, &j->e, &j->outcome);
     if (j->r == STORE_OK)
-        j->r = list_escapes(tx, j->e.car_number, j->escapes);
+        j->r = list_escapes(s, j->e.car_number, j->escapes);
     /* spec 5.2: the park's vendor hears of the plate's auto-pay status, in this transaction */
     if (j->r == STORE_OK && j->outcome == STORE_ENTRY_NEW && j->notice != NULL)
-        j->r = outbox_enqueue_tx(tx, j->notice, 1);
+        j->r = outbox_enqueue_tx(s, j->notice, 1);
     return j->r != STORE_OK;
 }
 
@@ -147,11 +146,11 @@ enum api_result api_orders_entry(struct api_call *call)
 
 /* ---- 3.2 exit ---- */
 
-static int exit_run(struct writer_job *w, struct store_tx *tx)
+static int exit_run(struct writer_job *w, struct store_session *s)
 {
     struct exit_job *j = (struct exit_job *)w;
 
-    j->r = store_exit_put(tx, &j->x, &j->outcome, &j->created);
+    j->r = store_exit_put(s, &j->x, &j->outcome, &j->created);
     return j->r != STORE_OK;
 }
 
@@ -274,7 +273,7 @@ enum api_result api_orders_escapes(struct api_call *call)
     if (api_plate(call, "car_number", plate) < 0)
         return API_DONE;
     list = json_array();
-    r = list_escapes(readers_get(call->worker->index), plate, list);
+    r = list_escapes(call->store, plate, list);
     if (r != STORE_OK) {
         json_decref(list);
         pipeline_reply(call, 0, MSG_STORE_FAILED);

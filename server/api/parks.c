@@ -147,11 +147,11 @@ static void reply_park_outcome(struct api_call *call, struct park_job *j, const 
 
 /* ---- 2.1 publish ---- */
 
-static int publish_run(struct writer_job *w, struct store_tx *tx)
+static int publish_run(struct writer_job *w, struct store_session *s)
 {
     struct park_job *j = (struct park_job *)w;
 
-    j->r = store_park_publish(tx, &j->pub, &j->outcome, &j->account);
+    j->r = store_park_publish(s, &j->pub, &j->outcome, &j->account);
     return j->r != STORE_OK;
 }
 
@@ -221,11 +221,11 @@ enum api_result api_parks_publish(struct api_call *call)
 
 /* ---- 2.2 update ---- */
 
-static int update_run(struct writer_job *w, struct store_tx *tx)
+static int update_run(struct writer_job *w, struct store_session *s)
 {
     struct park_job *j = (struct park_job *)w;
 
-    j->r = store_park_update(tx, &j->upd, &j->outcome);
+    j->r = store_park_update(s, &j->upd, &j->outcome);
     return j->r != STORE_OK;
 }
 
@@ -275,11 +275,11 @@ enum api_result api_parks_update(struct api_call *call)
 
 /* ---- 2.3 QR codes ---- */
 
-static int qr_run(struct writer_job *w, struct store_tx *tx)
+static int qr_run(struct writer_job *w, struct store_session *s)
 {
     struct qr_job *j = (struct qr_job *)w;
 
-    j->r = store_qr_issue(tx, &j->rq, &j->qr);
+    j->r = store_qr_issue(s, &j->rq, &j->qr);
     return j->r != STORE_OK;
 }
 
@@ -332,11 +332,11 @@ enum api_result api_parks_qrcode(struct api_call *call)
 
 /* ---- 2.5 no-plate SMS setting ---- */
 
-static int sms_run(struct writer_job *w, struct store_tx *tx)
+static int sms_run(struct writer_job *w, struct store_session *s)
 {
     struct park_job *j = (struct park_job *)w;
 
-    j->r = store_park_sms(tx, j->upd.park_id, j->is_verify);
+    j->r = store_park_sms(s, j->upd.park_id, j->is_verify);
     return j->r != STORE_OK;
 }
 

@@ -11,7 +11,6 @@
 #include "api/handlers.h"
 #include "api/texts.h"
 #include "http_worker.h"
-#include "readers.h"
 #include "store/store_orders.h"
 
 #define PAGE_SIZE_DEFAULT 20
@@ -79,7 +78,7 @@ enum api_result api_queries_orders(struct api_call *call)
     q.offset = (page - 1) * size;
 
     rows = json_array();
-    r = store_order_query(readers_get(call->worker->index), &q, history_row, rows, &total);
+    r = store_order_query(call->store, &q, history_row, rows, &total);
     if (r != STORE_OK) {
         json_decref(rows);
         pipeline_reply(call, 0, MSG_STORE_FAILED);
@@ -137,8 +136,7 @@ enum api_result api_queries_order_state(struct api_call *call)
         return api_refuse(call, "字段 car_number 缺失(未指定 query_type 时必填)");
 
     rows = json_array();
-    r = store_order_get(readers_get(call->worker->index), call->park->park_id, order_id, state_row,
-                        rows);
+    r = store_order_get(call->store, call->park->park_id, order_id, state_row, rows);
     if (r == STORE_NOT_FOUND) {
         json_decref(rows);
         return api_refuse(call, "%s", MSG_NO_ORDER);

@@ -14,7 +14,6 @@
 #include "api/jobs.h"
 #include "api/texts.h"
 #include "http_worker.h"
-#include "readers.h"
 #include "store/store_orders.h"
 
 #define CARD_PAGE_MAX 1000
@@ -29,11 +28,11 @@ struct correct_job {
 
 /* ---- 10.1 correct_business ---- */
 
-static int correct_run(struct writer_job *w, struct store_tx *tx)
+static int correct_run(struct writer_job *w, struct store_session *s)
 {
     struct correct_job *j = (struct correct_job *)w;
 
-    j->r = store_order_correct(tx, &j->c, &j->outcome);
+    j->r = store_order_correct(s, &j->c, &j->outcome);
     return j->r != STORE_OK;
 }
 
@@ -103,7 +102,7 @@ enum api_result api_reports_open_count(struct api_call *call)
 {
     int64_t n = 0;
 
-    if (store_open_count(readers_get(call->worker->index), call->park->park_id, &n) != STORE_OK) {
+    if (store_open_count(call->store, call->park->park_id, &n) != STORE_OK) {
         pipeline_reply(call, 0, MSG_STORE_FAILED);
         return API_DONE;
     }
@@ -154,8 +153,8 @@ enum api_result api_reports_open_list(struct api_call *call)
     int detail = pipeline_int(call, "detail_type", 1) == 2;
     json_t *list = json_array();
 
-    if (store_open_list(readers_get(call->worker->index), call->park->park_id,
-                        detail ? open_detail_row : open_id_row, list) != STORE_OK) {
+    if (store_open_list(call->store, call->park->park_id, detail ? open_detail_row : open_id_row,
+                        list) != STORE_OK) {
         json_decref(list);
         pipeline_reply(call, 0, MSG_STORE_FAILED);
         return API_DONE;
@@ -191,7 +190,7 @@ static int stay_row(void *arg, const struct store_order *o)
 enum api_result api_reports_screen(struct api_call *call)
 {
     static const char *const greeting[3] = {"欢迎光临", "请准备出场", "一路顺风"};
-    struct store_tx *tx = readers_get(call->worker->index);
+    struct store_session *ses = call->store;
     const char *order_id = api_text(call, "order_id");
     int type = (int)pipeline_int(call, "type", 1);
     struct store_screen sc;
@@ -202,9 +201,9 @@ enum api_result api_reports_screen(struct api_call *call)
 
     if (type < 1 || type > 3)
         type = 1;
-    r = store_screen_get(tx, call->park->park_id, &sc);
+    r = store_screen_get(ses, call->park->park_id, &sc);
     if (r == STORE_OK && order_id != NULL) {
-        r = store_order_get(tx, call->park->park_id, order_id, stay_row, &s);
+        r = store_order_get(ses, call->park->park_id, order_id, stay_row, &s);
         if (r == STORE_NOT_FOUND)
             r = STORE_OK; /* an unknown order still gets the park's text */
     }
@@ -284,7 +283,7 @@ enum api_result api_reports_vip_list(struct api_call *call)
     q.type = p.type;
     q.limit = size;
     q.offset = (page - 1) * size;
-    if (store_card_list(readers_get(call->worker->index), &q, card_row, &p, &total) != STORE_OK) {
+    if (store_card_list(call->store, &q, card_row, &p, &total) != STORE_OK) {
         json_decref(p.list);
         pipeline_reply(call, 0, MSG_STORE_FAILED);
         return API_DONE;

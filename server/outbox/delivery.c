@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "outbox/delivery.h"
+#include "writer.h"
 #include "outbox/longpoll.h"
 #include "outbox/outbox.h"
 #include "outbox/outbox_metrics.h"
@@ -132,7 +133,7 @@ struct early_answer {
 
 static struct {
     struct delivery_options opt;
-    struct store *st;
+    struct store_session *s; /* the delivery thread's own */
     pthread_t tid;
     CURLM *multi;
     struct curl_slist *headers;
@@ -362,9 +363,9 @@ static void fail_outcome(struct store_outbox_result *r, int made, int64_t now)
     }
 }
 
-static enum store_result write_batch(struct store *st, struct store_tx *tx, void *arg)
+static enum store_result write_batch(struct store_session *s, void *arg)
 {
-    return store_outbox_finish(st, tx, d.batch.res, d.batch.n);
+    return store_outbox_finish(s, d.batch.res, d.batch.n);
 }
 
 /* Commit the pass's outcomes, then answer the acknowledgements that waited for them. */
@@ -379,7 +380,7 @@ static void commit_batch(void)
             d.batch.res[i].error = d.batch.att[i].error;
             d.batch.res[i].attempt = d.batch.record[i] ? &d.batch.att[i] : NULL;
         }
-        sr = outbox_write(d.st, write_batch, NULL);
+        sr = writer_run_sync(d.s, write_batch, NULL);
         if (sr != STORE_OK) {
             /* the leases run out and the messages go again: at least once */
             log_error("outbox: recording %zu delivery outcomes failed (%s)", d.batch.n,
@@ -683,14 +684,14 @@ struct claim_args {
     int64_t now, limit;
 };
 
-/* Runs in the writer's batch (or on d.st): on_claimed fills the lanes meanwhile, while the
- * delivery thread waits in outbox_write(). */
-static enum store_result write_claim(struct store *st, struct store_tx *tx, void *arg)
+/* Runs in the writer's batch (or on d.s): on_claimed fills the lanes meanwhile, while the
+ * delivery thread waits in writer_run_sync(). */
+static enum store_result write_claim(struct store_session *s, void *arg)
 {
     struct claim_args *c = arg;
 
     d.kept = d.deferred = 0;
-    return store_outbox_claim_due(st, tx, c->now, c->now + LEASE_MS, c->limit, on_claimed, &c->now);
+    return store_outbox_claim_due(s, c->now, c->now + LEASE_MS, c->limit, on_claimed, &c->now);
 }
 
 /* Lease due push messages into lanes. */
@@ -708,7 +709,7 @@ static void claim(int64_t now)
         return;
     }
     args.limit = limit;
-    sr = outbox_write(d.st, write_claim, &args);
+    sr = writer_run_sync(d.s, write_claim, &args);
     if (sr != STORE_OK) {
         log_error("outbox: claiming due messages failed (%s)", store_strerror(sr));
         d.next_due = now + HOUSEKEEPING_MS;
@@ -720,8 +721,7 @@ static void claim(int64_t now)
     if (d.kept == 0 && d.deferred > 0)
         d.claim_quiet_until = now + DEFER_MS / 4;
     /* rows come back in no particular order: keep each lane in id (enqueue) order */
-    HASH_ITER(hh, d.lanes, l, tmp)
-    {
+    HASH_ITER (hh, d.lanes, l, tmp) {
         size_t n = 0, i = 0;
         struct job **v, *j;
 
@@ -740,7 +740,7 @@ static void claim(int64_t now)
         }
         lane_ready(l);
     }
-    if (!d.claim_more && store_outbox_next_due(d.st, &d.next_due) != STORE_OK)
+    if (!d.claim_more && store_outbox_next_due(d.s, now, &d.next_due) != STORE_OK)
         d.next_due = INT64_MAX;
 }
 
@@ -1065,14 +1065,14 @@ struct poll_args {
 
 static int on_poll_row(void *arg, const struct store_outbox_msg *row);
 
-static enum store_result write_poll_claim(struct store *st, struct store_tx *tx, void *arg)
+static enum store_result write_poll_claim(struct store_session *s, void *arg)
 {
     struct poll_args *a = arg;
 
-    free(a->p->body); /* a failed batch runs again on d.st */
+    free(a->p->body); /* a failed batch runs again on d.s */
     memset(a->p, 0, sizeof *a->p);
-    return store_outbox_claim_for_poll(st, tx, a->union_id, a->park_id, a->now, a->now + LEASE_MS,
-                                       1, on_poll_row, a->p);
+    return store_outbox_claim_for_poll(s, a->union_id, a->park_id, a->now, a->now + LEASE_MS, 1,
+                                       on_poll_row, a->p);
 }
 
 static int on_poll_row(void *arg, const struct store_outbox_msg *row)
@@ -1101,7 +1101,7 @@ static void serve_park(const char *union_id, const char *park_id)
 
         struct poll_args args = {union_id, park_id, now, &p};
 
-        sr = outbox_write(d.st, write_poll_claim, &args);
+        sr = writer_run_sync(d.s, write_poll_claim, &args);
         if (sr != STORE_OK || !p.found) {
             if (sr != STORE_OK)
                 log_error("outbox: claim for long-poll failed (%s)", store_strerror(sr));
@@ -1160,8 +1160,7 @@ static void ack_one(struct delivery_ack *a, int64_t now)
 
     if (m == NULL)
         h2o_fatal("out of memory");
-    sr =
-        store_outbox_find_for_ack(d.st, a->union_id, a->park_id, a->service_name, a->message_id, m);
+    sr = store_outbox_find_for_ack(d.s, a->union_id, a->park_id, a->service_name, a->message_id, m);
     if (sr == STORE_NOT_FOUND) {
         a->found = 0;
     } else if (sr != STORE_OK) {
@@ -1205,11 +1204,11 @@ struct prune_args {
     int64_t before, deleted;
 };
 
-static enum store_result write_prune(struct store *st, struct store_tx *tx, void *arg)
+static enum store_result write_prune(struct store_session *s, void *arg)
 {
     struct prune_args *p = arg;
 
-    return store_outbox_prune(st, tx, p->before, PRUNE_BATCH, &p->deleted);
+    return store_outbox_prune(s, p->before, PRUNE_BATCH, &p->deleted);
 }
 
 /* Delete delivered messages past the retention, one batch per pass, as a job of the writer's
@@ -1222,7 +1221,7 @@ static void prune(int64_t now)
 
     if (d.opt.retention_ms <= 0 || now < d.next_prune)
         return;
-    if (outbox_write(d.st, write_prune, &args) != STORE_OK)
+    if (writer_run_sync(d.s, write_prune, &args) != STORE_OK)
         log_warn("outbox: deleting delivered messages past the retention failed");
     deleted = args.deleted;
     if (deleted > 0) {
@@ -1240,7 +1239,7 @@ static void housekeeping(int64_t now)
     int64_t pending = 0, dead = 0;
 
     prune(now);
-    if (store_outbox_counts(d.st, &pending, &dead) == STORE_OK)
+    if (store_outbox_counts(d.s, &pending, &dead) == STORE_OK)
         outbox_metrics_gauges(pending, dead);
     ask_deadlines(now, 0);
     early_expire(now, 0);
@@ -1290,16 +1289,14 @@ static void run_pass(void)
     if (sweep) {
         longpoll_each_waiting(on_waiting_park, NULL);
     } else {
-        HASH_ITER(hh, hints, h, tmp)
-        {
+        HASH_ITER (hh, hints, h, tmp) {
             if (longpoll_waiting(h->union_id, h->park_id))
                 serve_park(h->union_id, h->park_id);
             else if (h->park_id[0] == '\0')
                 longpoll_each_waiting(on_waiting_park, NULL); /* a message for no single park */
         }
     }
-    HASH_ITER(hh, hints, h, tmp)
-    {
+    HASH_ITER (hh, hints, h, tmp) {
         HASH_DEL(hints, h);
         free(h);
     }
@@ -1366,21 +1363,21 @@ int delivery_start(const struct delivery_options *opt)
         log_error("outbox: libcurl cannot initialise");
         return -1;
     }
-    if ((d.st = store_open(opt->store_uri, err, sizeof err)) == NULL) {
-        log_error("outbox: cannot open the store for delivery: %s", err);
+    if ((d.s = store_session_open(opt->store, err, sizeof err)) == NULL) {
+        log_error("outbox: cannot open a store session for delivery: %s", err);
         return -1;
     }
-    if (receivers_load(d.st) != 0) {
-        store_close(d.st);
-        d.st = NULL;
+    if (receivers_load(d.s) != 0) {
+        store_session_close(d.s);
+        d.s = NULL;
         return -1;
     }
     /* one node on SQLite: leases a previous process held died with it */
-    sr = store_outbox_release_all(d.st, outbox_now_ms());
+    sr = store_outbox_release_all(d.s, outbox_now_ms());
     if (sr != STORE_OK) {
         log_error("outbox: releasing old leases failed (%s)", store_strerror(sr));
-        store_close(d.st);
-        d.st = NULL;
+        store_session_close(d.s);
+        d.s = NULL;
         return -1;
     }
     d.multi = curl_multi_init();
@@ -1438,8 +1435,7 @@ void delivery_stop(void)
     inbox.asks = NULL;
     k = inbox.acks;
     inbox.acks = NULL;
-    HASH_ITER(hh, inbox.hints, h, htmp)
-    {
+    HASH_ITER (hh, inbox.hints, h, htmp) {
         HASH_DEL(inbox.hints, h);
         free(h);
     }
@@ -1474,8 +1470,7 @@ void delivery_stop(void)
         d.in_flight--;
         job_free(j);
     }
-    HASH_ITER(hh, d.held, j, tmp)
-    {
+    HASH_ITER (hh, d.held, j, tmp) {
         HASH_DEL(d.held, j);
         if (j->easy != NULL)
             d.in_flight--;
@@ -1483,8 +1478,7 @@ void delivery_stop(void)
     }
     d.nheld = 0;
     commit_batch();
-    HASH_ITER(hh, d.lanes, l, ltmp)
-    {
+    HASH_ITER (hh, d.lanes, l, ltmp) {
         HASH_DEL(d.lanes, l);
         free(l);
     }
@@ -1504,8 +1498,8 @@ void delivery_stop(void)
     curl_slist_free_all(d.headers);
     d.headers = NULL;
     registry_reader_release(&d.reader);
-    store_close(d.st);
-    d.st = NULL;
+    store_session_close(d.s);
+    d.s = NULL;
     receivers_cleanup();
     curl_global_cleanup();
 }

@@ -17,18 +17,19 @@
 #include <h2o.h>
 
 struct config;
+struct store;
 
 /* Settings of the thread (from struct config). */
 struct delivery_options {
-    const char *store_uri; /* the thread opens its own handle on this store */
-    double retry_scale;    /* schedule factor, 1.0 = the reference's */
-    unsigned timeout_ms;   /* per push attempt (5000) */
-    unsigned concurrency;  /* transfers in flight at most */
-    int64_t retention_ms;  /* delivered messages older than this are deleted; 0 = never */
+    struct store *store;  /* the thread opens a session of its own on it */
+    double retry_scale;   /* schedule factor, 1.0 = the reference's */
+    unsigned timeout_ms;  /* per push attempt (5000) */
+    unsigned concurrency; /* transfers in flight at most */
+    int64_t retention_ms; /* delivered messages older than this are deleted; 0 = never */
 };
 
-/* Open the store handle, drop leases a previous process left (single-node store), and start
- * the thread; pending messages are picked up at once. Call from the main thread before the
+/* Open the thread's store session, drop leases a previous process left (single-node store), and
+ * start the thread; pending messages are picked up at once. Call from the main thread before the
  * request workers start and after curl is usable (curl_global_init is done here).
  * 0 ok, -1 error (logged). */
 int delivery_start(const struct delivery_options *opt);

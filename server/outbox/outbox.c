@@ -14,6 +14,7 @@
 #include "outbox/delivery.h"
 #include "outbox/longpoll.h"
 #include "outbox/outbox.h"
+#include "writer.h"
 #include "outbox/sdk_http.h"
 #include "outbox/sdk_session.h"
 #include "parklink/client.h"
@@ -133,17 +134,17 @@ struct batch {
     size_t n;
 };
 
-static enum store_result write_rows(struct store *st, struct store_tx *tx, void *arg)
+static enum store_result write_rows(struct store_session *s, void *arg)
 {
     struct batch *b = arg;
 
-    return store_outbox_enqueue(st, tx, b->rows, b->n);
+    return store_outbox_enqueue(s, b->rows, b->n);
 }
 
-/* Write m[0..n) in tx (or through outbox_write() when tx is NULL); created is the time of
- * the write: the latency of a delivery is measured from it. */
-static enum store_result enqueue(struct store *st, struct store_tx *tx, struct outbox_msg *m,
-                                 size_t n)
+/* Write m[0..n) in the transaction open on s (in_tx), or through the writer
+ * (writer_run_sync, on s without one); created is the time of the write: the latency of a
+ * delivery is measured from it. */
+static enum store_result enqueue(struct store_session *s, int in_tx, struct outbox_msg *m, size_t n)
 {
     struct batch b = {rows_of(m, n), n};
     int64_t now = outbox_now_ms();
@@ -153,7 +154,7 @@ static enum store_result enqueue(struct store *st, struct store_tx *tx, struct o
         return STORE_ERROR;
     for (size_t i = 0; i < n; i++)
         b.rows[i].created = now;
-    r = tx != NULL ? write_rows(st, tx, &b) : outbox_write(st, write_rows, &b);
+    r = in_tx ? write_rows(s, &b) : writer_run_sync(s, write_rows, &b);
     for (size_t i = 0; r == STORE_OK && i < n; i++) {
         m[i].row.id = b.rows[i].id;
         m[i].row.state = b.rows[i].state;
@@ -164,9 +165,9 @@ static enum store_result enqueue(struct store *st, struct store_tx *tx, struct o
     return r;
 }
 
-enum store_result outbox_enqueue(struct store *st, struct outbox_msg *m, size_t n)
+enum store_result outbox_enqueue(struct store_session *s, struct outbox_msg *m, size_t n)
 {
-    enum store_result r = enqueue(st, NULL, m, n);
+    enum store_result r = enqueue(s, 0, m, n);
 
     for (size_t i = 0; r == STORE_OK && i < n; i++)
         if (i == 0 || strcmp(m[i].row.union_id, m[i - 1].row.union_id) != 0 ||
@@ -175,9 +176,9 @@ enum store_result outbox_enqueue(struct store *st, struct outbox_msg *m, size_t 
     return r;
 }
 
-enum store_result outbox_enqueue_tx(struct store_tx *tx, struct outbox_msg *m, size_t n)
+enum store_result outbox_enqueue_tx(struct store_session *s, struct outbox_msg *m, size_t n)
 {
-    return enqueue(tx->st, tx, m, n);
+    return enqueue(s, 1, m, n);
 }
 
 void outbox_committed(const char *union_id, const char *park_id)
@@ -196,10 +197,10 @@ static void on_auth_change(void *arg, const struct snapshot *s)
         log_info("sdk: %u session(s) ended: key changed, or vendor or park deleted", n);
 }
 
-int outbox_start(const struct config *cfg)
+int outbox_start(const struct config *cfg, struct store *st)
 {
     struct delivery_options opt = {
-        .store_uri = cfg->store,
+        .store = st,
         .retry_scale = cfg->retry_scale,
         .timeout_ms = cfg->callback_timeout,
         .concurrency = cfg->delivery_concurrency,

@@ -53,30 +53,20 @@ enum plk_status outbox_prepare(const struct outbox_spec *spec, struct outbox_msg
 /* Free what outbox_prepare() allocated. Safe on a zeroed message. */
 void outbox_msg_cleanup(struct outbox_msg *m);
 
-/* Write n prepared messages together (in the writer's batch, see outbox_write(); on st when
+/* Write n prepared messages together (in the writer's batch, writer_run_sync; on s when
  * the writer is not running), then wake the delivery thread. Durable when it returns
  * STORE_OK; ids written back into m[i].row.id. A thread that may block on the store (the
  * admin thread); never a request worker, never the writer (use outbox_enqueue_tx). */
-enum store_result outbox_enqueue(struct store *st, struct outbox_msg *m, size_t n);
+enum store_result outbox_enqueue(struct store_session *s, struct outbox_msg *m, size_t n);
 
-/* Write n prepared messages inside the open batch transaction tx (store_tx.h; the writer
- * thread's group commit): they commit with the rows that caused them, or not at all.
+/* Write n prepared messages inside the transaction open on s (the writer thread's group
+ * commit): they commit with the rows that caused them, or not at all.
  * Wakes nobody: once the batch has committed, call outbox_committed() (any thread). */
-enum store_result outbox_enqueue_tx(struct store_tx *tx, struct outbox_msg *m, size_t n);
+enum store_result outbox_enqueue_tx(struct store_session *s, struct outbox_msg *m, size_t n);
 
 /* Tell the delivery thread that messages of vendor union_id, park park_id ("" for none)
  * were committed. Any thread; never blocks. */
 void outbox_committed(const char *union_id, const char *park_id);
-
-/* A write of the outbox, given the session to run in (NULL: a transaction of its own on
- * st). Returns STORE_OK to keep what it wrote. */
-typedef enum store_result (*outbox_write_fn)(struct store *st, struct store_tx *tx, void *arg);
-
-/* Run fn inside the writer thread's group-commit batch (server/writer.h) and wait until
- * that batch is durable, so outbox writes never contend with the writer for SQLite's write
- * lock; when the writer is not running or its batch failed, run fn(st, NULL, arg) on st
- * instead. Returns fn's result. Any thread but the writer's; blocks for about one batch. */
-enum store_result outbox_write(struct store *st, outbox_write_fn fn, void *arg);
 
 /* The retry schedule: the delay in milliseconds before the next attempt after the
  * `failed`-th failed attempt (1-based), scaled by scale (--retry-scale; 1.0 is the
@@ -95,9 +85,10 @@ int64_t outbox_now_ms(void);
 struct config;
 
 /* Start the outbox from cfg: the delivery thread (--retry-scale, --callback-timeout,
- * --delivery-concurrency) and the SDK HTTP mode (--longpoll-hold, --body-max). Main thread,
- * after the registry and before the request workers. 0 ok, -1 error (logged). */
-int outbox_start(const struct config *cfg);
+ * --delivery-concurrency; a session of its own on st) and the SDK HTTP mode
+ * (--longpoll-hold, --body-max). Main thread, after the registry and before the request
+ * workers. 0 ok, -1 error (logged). */
+int outbox_start(const struct config *cfg, struct store *st);
 
 /* Stop it: after the request workers, the admin thread and the writer have stopped (their
  * questions are answered until then). Safe when it never started. */

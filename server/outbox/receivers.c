@@ -54,12 +54,12 @@ static int on_row(void *arg, const struct store_delivery *d)
     return 0;
 }
 
-int receivers_load(struct store *st)
+int receivers_load(struct store_session *s)
 {
     enum store_result sr;
 
     pthread_rwlock_wrlock(&lock);
-    sr = store_delivery_list(st, on_row, NULL);
+    sr = store_delivery_list(s, on_row, NULL);
     pthread_rwlock_unlock(&lock);
     if (sr != STORE_OK) {
         log_error("outbox: loading vendors' delivery settings failed (%s)", store_strerror(sr));
@@ -80,8 +80,7 @@ void receivers_cleanup(void)
     struct rec *r, *tmp;
 
     pthread_rwlock_wrlock(&lock);
-    HASH_ITER(hh, recs, r, tmp)
-    {
+    HASH_ITER (hh, recs, r, tmp) {
         HASH_DEL(recs, r);
         json_decref(r->urls);
         free(r);

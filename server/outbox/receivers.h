@@ -13,7 +13,7 @@
 #include "store/store_outbox.h"
 
 /* Load every vendor's settings from st. 0 ok, -1 error (logged). Main thread, at start. */
-int receivers_load(struct store *st);
+int receivers_load(struct store_session *s);
 
 /* Replace one vendor's settings (after the store committed them). Any thread. */
 void receivers_put(const struct store_delivery *d);

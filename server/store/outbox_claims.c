@@ -138,8 +138,10 @@ enum store_result store_outbox_claim_for_poll(struct store_session *s, const cha
     enum store_result r;
     int own;
 
-    if (union_id == NULL || park_id == NULL)
-        return STORE_NOT_FOUND;
+    if (union_id == NULL)
+        union_id = "";
+    if (park_id == NULL)
+        park_id = "";
     if ((r = sql_tx_begin(s, STORE_TX_WRITE, &own)) != STORE_OK)
         return r;
     if (pg && (lock = sql_prepare(s, SQL_LOCK_POLL_PG)) == NULL)

@@ -62,6 +62,8 @@ struct sqlite_session {
     sqlite3 *db;
     struct checkpointer *ck; /* the database's; NULL in memory */
     int restart;             /* the last commit left WAL_RESTART_FRAMES or more (on_wal) */
+    int wrote;               /* a write transaction committed on this connection */
+    int writing;             /* the open transaction began with BEGIN IMMEDIATE */
     int last_rc;             /* of the last failed verb */
     sqlite3_stmt *verb[V__COUNT];
     sqlite3_stmt *sp[3][SP_CACHED]; /* SAVEPOINT, RELEASE, ROLLBACK TO by depth */
@@ -143,8 +145,8 @@ static enum store_result e_error(struct store_session *s, struct sql_stmt *q, co
  * over while writers keep appending, so the WAL is kept bounded two ways: once a commit leaves
  * WAL_RESTART_FRAMES the committing session itself runs a RESTART checkpoint right after its
  * COMMIT (copies what PASSIVE has not, waits for readers, and the next commit starts the file
- * over, cut back to journal_size_limit); and once no commit came for IDLE_MS, or the database
- * closes, the WAL is truncated to zero bytes. */
+ * over, cut back to journal_size_limit); and once no commit came for IDLE_MS, or a session
+ * that wrote closes, or the database closes, the WAL is truncated to zero bytes. */
 struct checkpointer {
     pthread_t tid;
     pthread_mutex_t mu;
@@ -279,10 +281,10 @@ static void checkpointer_stop(struct checkpointer *ck)
     free(ck);
 }
 
-/* After a commit that left the WAL long: a RESTART checkpoint on the session's connection
- * (copies what PASSIVE has not, waits up to RESTART_BUSY_MS for readers), so that the next
- * commit starts the WAL file over and cuts it back to journal_size_limit. */
-static void restart_wal(struct sqlite_session *es)
+/* A checkpoint on the session's own connection (waiting up to RESTART_BUSY_MS for readers):
+ * RESTART after a commit that left the WAL long, so that the next commit starts the WAL file
+ * over and cuts it back to journal_size_limit; TRUNCATE when a session that wrote closes. */
+static void checkpoint_here(struct sqlite_session *es, int mode)
 {
     struct checkpointer *ck = es->ck;
 
@@ -295,10 +297,11 @@ static void restart_wal(struct sqlite_session *es)
         pthread_cond_wait(&ck->cv, &ck->mu);
     pthread_mutex_unlock(&ck->mu);
     sqlite3_busy_timeout(es->db, RESTART_BUSY_MS);
-    if (sqlite3_wal_checkpoint_v2(es->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL) !=
-            SQLITE_OK &&
+    if (sqlite3_wal_checkpoint_v2(es->db, "main", mode, NULL, NULL) != SQLITE_OK &&
         sqlite3_errcode(es->db) != SQLITE_BUSY)
-        log_warn("sqlite: restarting the WAL: %s", sqlite3_errmsg(es->db));
+        log_warn("sqlite: %s the WAL: %s",
+                 mode == SQLITE_CHECKPOINT_RESTART ? "restarting" : "truncating",
+                 sqlite3_errmsg(es->db));
     sqlite3_busy_timeout(es->db, STORE_SQLITE_BUSY_MS);
     pthread_mutex_lock(&ck->mu);
     ck->hold--;
@@ -517,6 +520,8 @@ static void e_session_close(struct store_session *s)
 {
     struct sqlite_session *es = to_ses(s);
 
+    if (es->wrote && es->ck != NULL)
+        checkpoint_here(es, SQLITE_CHECKPOINT_TRUNCATE); /* a writer leaves no WAL behind */
     for (int v = 0; v < V__COUNT; v++)
         sqlite3_finalize(es->verb[v]);
     for (int k = 0; k < 3; k++)
@@ -565,8 +570,7 @@ static enum store_result run_verb(struct sqlite_session *es, sqlite3_stmt **slot
 static enum store_result run_savepoint(struct sqlite_session *es, int kind, int depth)
 {
     static const char *const verb[3] = {"SAVEPOINT", "RELEASE", "ROLLBACK TO"};
-    static const char *const what[3] = {"savepoint", "release savepoint",
-                                        "rollback to savepoint"};
+    static const char *const what[3] = {"savepoint", "release savepoint", "rollback to savepoint"};
     char sql[32];
 
     snprintf(sql, sizeof sql, "%s sp%d", verb[kind], depth);
@@ -581,14 +585,19 @@ static enum store_result e_tx(struct store_session *s, enum store_engine_verb v,
 
     switch (v) {
     case ENGINE_BEGIN_READ:
+        es->writing = 0;
         return run_verb(es, &es->verb[V_BEGIN_READ], verb_text[V_BEGIN_READ], "begin");
     case ENGINE_BEGIN_WRITE:
+        es->writing = 1;
         return run_verb(es, &es->verb[V_BEGIN_WRITE], verb_text[V_BEGIN_WRITE], "begin");
     case ENGINE_COMMIT:
         es->restart = 0;
         r = run_verb(es, &es->verb[V_COMMIT], verb_text[V_COMMIT], "commit");
+        if (r == STORE_OK && es->writing)
+            es->wrote = 1;
+        /* the housekeeping: after the commit, so the commit itself never waits for it */
         if (r == STORE_OK && es->restart && es->ck != NULL)
-            restart_wal(es); /* the housekeeping: after the commit, off its critical path */
+            checkpoint_here(es, SQLITE_CHECKPOINT_RESTART);
         return r;
     case ENGINE_ROLLBACK:
         if (sqlite3_get_autocommit(es->db))

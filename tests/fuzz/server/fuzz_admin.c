@@ -43,8 +43,9 @@ static void cleanup(void)
     static const char *const files[] = {"admin.db", "admin.db-wal", "admin.db-shm"};
     char path[128];
 
+    admin_cleanup();
     registry_cleanup();
-    store_close(st);
+    store_close(st); /* after every session on it */
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unlink(path);

@@ -24,11 +24,13 @@
 #include "admin_token.h"
 #include "registry.h"
 #include "store/store.h"
+#include "writer.h"
 
 struct fx {
     char dir[64];
     char path[128];
     struct store *st;
+    struct store_session *s; /* the test's own, to look at what the admin wrote */
     char token[300];
     struct snapshot_reader rd;
 };
@@ -45,8 +47,11 @@ static int setup(void **state)
     snprintf(F->path, sizeof(F->path), "%s/t.db", F->dir);
     F->st = store_open(F->path, err, sizeof(err));
     assert_non_null(F->st);
+    assert_non_null(F->s = store_session_open(F->st, err, sizeof err));
     assert_int_equal(registry_init(F->st), 0);
     assert_int_equal(admin_init(F->st, NULL, F->token, sizeof(F->token)), 0);
+    /* admin writes go through the writer, as in parklinkd */
+    assert_int_equal(writer_start(F->st, err, sizeof err), 0);
     *state = F;
     return 0;
 }
@@ -56,7 +61,10 @@ static int teardown(void **state)
     char p[160];
 
     registry_reader_release(&F->rd);
+    writer_stop();
+    admin_cleanup();
     registry_cleanup();
+    store_session_close(F->s);
     store_close(F->st);
     unlink(F->path);
     snprintf(p, sizeof(p), "%s-wal", F->path);
@@ -184,7 +192,7 @@ static void test_token(void **state)
 
 static void setting(const char *key, char *out, size_t len)
 {
-    assert_int_equal(store_setting_get(F->st, key, out, len), STORE_OK);
+    assert_int_equal(store_setting_get(F->s, key, out, len), STORE_OK);
 }
 
 /* The record on disk: a chosen token as salted PBKDF2 (never its plain SHA-256), kept as it is
@@ -251,8 +259,8 @@ static void test_token_legacy(void **state)
     EVP_Digest(tok, strlen(tok), h, &n, EVP_sha256(), NULL);
     for (int i = 0; i < 32; i++)
         sprintf(hexh + 2 * i, "%02x", h[i]);
-    assert_int_equal(store_setting_put(F->st, ADMIN_TOKEN_SETTING, ""), STORE_OK);
-    assert_int_equal(store_setting_put(F->st, ADMIN_TOKEN_LEGACY_SETTING, hexh), STORE_OK);
+    assert_int_equal(store_setting_put(F->s, ADMIN_TOKEN_SETTING, ""), STORE_OK);
+    assert_int_equal(store_setting_put(F->s, ADMIN_TOKEN_LEGACY_SETTING, hexh), STORE_OK);
     assert_int_equal(admin_init(F->st, NULL, NULL, 0), 0);
     assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, "legacy-token-4", NULL), 401);
     assert_int_equal(call_tok("GET", "/vendors", NULL, NULL, tok, NULL), 200);

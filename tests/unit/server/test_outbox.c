@@ -6,6 +6,7 @@
  * leases that hide claimed rows and expire by themselves, per-park order under leases,
  * outcomes, acknowledgement lookups, replay, counts, lists, and delivery settings that move
  * pending rows between push and poll. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -654,6 +656,174 @@ static void test_list(void **state)
     assert_int_equal(total, 0);
 }
 
+/* ---- several nodes: sessions claiming at once ---- */
+
+#define NODES 3
+#define NODE_MSGS 450
+#define NODE_PARKS 6
+
+/* What the "nodes" (threads, a session each) delivered, in the order they delivered it. */
+struct nodes {
+    struct store *st;
+    pthread_mutex_t mu;
+    int64_t log_id[NODE_MSGS], log_park[NODE_MSGS];
+    int nlog, foreign, failed;
+    int producing;
+};
+
+struct node_batch {
+    int64_t id[256], park[256];
+    int n, foreign;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int on_node_row(void *arg, const struct store_outbox_msg *row)
+{
+    struct node_batch *b = arg;
+
+    if (strcmp(row->union_id, "200009") != 0)
+        b->foreign++;
+    b->id[b->n] = row->id;
+    b->park[b->n++] = atoi(row->park_id + 1); /* "P<n>" */
+    return 0;
+}
+
+static int by_park_then_id(const void *x, const void *y)
+{
+    const int64_t *a = x, *b = y;
+
+    return a[1] != b[1] ? (a[1] < b[1] ? -1 : 1) : (a[0] < b[0] ? -1 : a[0] > b[0]);
+}
+
+/* One node: claim, deliver each park's rows in id order (its lanes), record the outcomes in
+ * one finish; stop once the producer is done and claims stay empty. */
+static void *node_main(void *arg)
+{
+    struct nodes *w = arg;
+    char err[256];
+    struct store_session *ss = store_session_open(w->st, err, sizeof err);
+    int idle = 0, producing = 1;
+    enum store_result sr;
+
+    while (ss != NULL && (producing || idle < 20)) {
+        struct node_batch b = {.n = 0};
+        int64_t v[256][2], now = wall_ms();
+        struct store_outbox_result r[256];
+
+        pthread_mutex_lock(&w->mu);
+        producing = w->producing;
+        pthread_mutex_unlock(&w->mu);
+        sr = store_outbox_claim_due(ss, now, now + 600000, 256, on_node_row, &b);
+        if (sr == STORE_BUSY) /* another writer held the database: the next pass claims */
+            continue;
+        if (sr != STORE_OK)
+            break;
+        if (b.n == 0) {
+            idle++;
+            usleep(2000); /* a delivery thread waits for the next due time */
+            continue;
+        }
+        idle = 0;
+        for (int i = 0; i < b.n; i++) {
+            v[i][0] = b.id[i];
+            v[i][1] = b.park[i];
+        }
+        qsort(v, (size_t)b.n, sizeof v[0], by_park_then_id);
+        /* each delivery takes a while, as a transfer does: lanes of nodes overlap */
+        for (int i = 0; i < b.n; i++) {
+            pthread_mutex_lock(&w->mu);
+            if (w->nlog < NODE_MSGS) {
+                w->log_id[w->nlog] = v[i][0];
+                w->log_park[w->nlog++] = v[i][1];
+            }
+            pthread_mutex_unlock(&w->mu);
+            usleep(1000);
+        }
+        pthread_mutex_lock(&w->mu);
+        w->foreign += b.foreign;
+        pthread_mutex_unlock(&w->mu);
+        for (int i = 0; i < b.n; i++)
+            r[i] = (struct store_outbox_result){
+                .id = v[i][0], .outcome = STORE_OUTBOX_OK, .count_attempt = 1, .now = now};
+        while ((sr = store_outbox_finish(ss, r, (size_t)b.n)) == STORE_BUSY)
+            ;
+        if (sr != STORE_OK)
+            break;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->failed += idle < 20;
+    pthread_mutex_unlock(&w->mu);
+    store_session_close(ss);
+    return NULL;
+}
+
+/* Nodes claiming while messages arrive: every message delivered once, and each park's in the
+ * order it was written, whichever node took it. */
+static void test_claims_across_sessions(void **state)
+{
+    struct fx *f = *state;
+    struct nodes *w = calloc(1, sizeof *w);
+    pthread_t t[NODES];
+    struct store_vendor v = {.union_id = "200009", .ukey = KEY};
+    enum store_result sr;
+
+    assert_non_null(w);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_INSERT, NULL), STORE_OK);
+    w->st = f->st;
+    w->producing = 1;
+    pthread_mutex_init(&w->mu, NULL);
+    for (int i = 0; i < NODES; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, node_main, w), 0);
+    srand(12);
+    for (int i = 0; i < NODE_MSGS;) {
+        struct store_outbox_msg m[3];
+        int n = 1 + rand() % 3;
+
+        if (n > NODE_MSGS - i)
+            n = NODE_MSGS - i;
+        for (int k = 0; k < n; k++) {
+            m[k] = (struct store_outbox_msg){
+                .union_id = "200009", .created = wall_ms(), .body = "{}", .body_len = 2};
+            snprintf(m[k].park_id, sizeof m[k].park_id, "P%d", rand() % NODE_PARKS);
+            snprintf(m[k].service_name, sizeof m[k].service_name, "space_notify");
+        }
+        while ((sr = store_outbox_enqueue(f->s, m, (size_t)n)) == STORE_BUSY)
+            ;
+        assert_int_equal(sr, STORE_OK);
+        i += n;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->producing = 0;
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < NODES; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(w->failed, 0);
+    assert_int_equal(w->foreign, 0);
+    assert_int_equal(w->nlog, NODE_MSGS);
+    /* once each: ids are distinct; in order: per park, each id larger than the one before */
+    for (int p = 0; p < NODE_PARKS; p++) {
+        int64_t last = 0;
+
+        for (int i = 0; i < w->nlog; i++) {
+            if (w->log_park[i] != p)
+                continue;
+            if (w->log_id[i] <= last)
+                fail_msg("park P%d: message %lld delivered after %lld", p, (long long)w->log_id[i],
+                         (long long)last);
+            last = w->log_id[i];
+        }
+    }
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
 /* outbox_enqueue goes through the writer's batch when it runs, and on the handle when not */
 static void test_enqueue_through_the_writer(void **state)
 {
@@ -662,7 +832,7 @@ static void test_enqueue_through_the_writer(void **state)
     char err[256];
     int64_t pending = 0, dead = 0;
 
-    if (writer_start(f->path, err, sizeof err) != 0)
+    if (writer_start(f->st, err, sizeof err) != 0)
         fail_msg("writer_start: %s", err);
     assert_int_equal(prep("space_notify",
                           "{\"park_id\":\"20003\",\"total_space\":5,"
@@ -671,14 +841,14 @@ static void test_enqueue_through_the_writer(void **state)
                      PLK_OK);
     assert_int_equal(prep("car_info", "{\"park_id\":\"20003\",\"type\":\"add\"}", &m[1], NULL),
                      PLK_OK);
-    assert_int_equal(outbox_enqueue(f->st, m, 2), STORE_OK);
+    assert_int_equal(outbox_enqueue(f->s, m, 2), STORE_OK);
     assert_true(m[0].row.id > 0 && m[1].row.id == m[0].row.id + 1);
     assert_true(m[0].row.created > 0);
     writer_stop();
     assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 2);
-    /* no writer now: the same call writes on the handle itself */
-    assert_int_equal(outbox_enqueue(f->st, m, 1), STORE_OK);
+    /* no writer now: the same call writes on the caller's session itself */
+    assert_int_equal(outbox_enqueue(f->s, m, 1), STORE_OK);
     assert_int_equal(store_outbox_counts(f->s, &pending, &dead), STORE_OK);
     assert_int_equal(pending, 3);
     outbox_msg_cleanup(&m[0]);
@@ -697,6 +867,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lease_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_park_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops_join_the_callers_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_across_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_through_the_writer, setup, teardown),

@@ -41,10 +41,10 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int gate_entered, gate_open;
 
 /* Holds the writer until the test has disposed its requests. */
-static int run_gate(struct writer_job *w, struct store_tx *tx)
+static int run_gate(struct writer_job *w, struct store_session *s)
 {
     (void)w;
-    (void)tx;
+    (void)s;
     pthread_mutex_lock(&mu);
     gate_entered = 1;
     pthread_cond_broadcast(&cv);
@@ -151,7 +151,7 @@ static void test_disposed_while_queued(void **state)
     struct config cfg;
     struct route route;
     struct store *st;
-    struct store_tx *tx;
+    struct store_session *s;
     struct stored seen = {{0}, 0};
     struct writer_stats ws;
     int64_t total = -1;
@@ -165,10 +165,11 @@ static void test_disposed_while_queued(void **state)
     argv[3] = NULL;
     assert_int_equal(config_load(&cfg, 3, argv), CONFIG_RUN);
     assert_non_null(st = store_open(path, err, sizeof err));
-    assert_int_equal(store_vendor_put(st, &v, STORE_INSERT, NULL), STORE_OK);
-    assert_int_equal(store_park_put(st, &p, STORE_INSERT, NULL), STORE_OK);
+    assert_non_null(s = store_session_open(st, err, sizeof err));
+    assert_int_equal(store_vendor_put(s, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_put(s, &p, STORE_INSERT, NULL), STORE_OK);
     assert_int_equal(registry_init(st), 0);
-    assert_int_equal(writer_start(path, err, sizeof err), 0);
+    assert_int_equal(writer_start(st, err, sizeof err), 0);
     assert_int_equal(metrics_init(1), 0);
     assert_int_equal(pipeline_init(&cfg), 0);
     assert_int_equal(router_match("neworder/addorder", 17, 0, &route), 1);
@@ -252,10 +253,8 @@ static void test_disposed_while_queued(void **state)
     assert_int_equal(ws.failed, 0);
 
     /* the records the clients did not wait for are stored all the same, and whole */
-    assert_non_null(tx = store_tx_open(st));
     struct store_order_query q = {.union_id = "200002", .park_id = "20003", .limit = 100};
-    assert_int_equal(store_order_query(tx, &q, check_row, &seen, &total), STORE_OK);
-    store_tx_close(tx);
+    assert_int_equal(store_order_query(s, &q, check_row, &seen, &total), STORE_OK);
     assert_int_equal(total, JOBS);
     assert_int_equal(seen.bad, 0);
     for (int i = 0; i < JOBS; i++)
@@ -274,6 +273,7 @@ static void test_disposed_while_queued(void **state)
     pipeline_cleanup();
     metrics_cleanup();
     registry_cleanup();
+    store_session_close(s);
     store_close(st);
     snprintf(err, sizeof err, "rm -rf %s", dir);
     assert_int_equal(system(err), 0);

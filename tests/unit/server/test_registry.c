@@ -26,6 +26,7 @@ struct fx {
     char dir[64];
     char path[128];
     struct store *st;
+    struct store_session *s;
     struct snapshot_reader rd;
     int64_t now;
 };
@@ -42,7 +43,7 @@ static void add_park(const char *pid, int members_only, int suspended, int idx, 
     p.suspended = suspended;
     if (msg != NULL)
         snprintf(p.reason_msg[idx], sizeof(p.reason_msg[idx]), "%s", msg);
-    assert_int_equal(store_park_put(F->st, &p, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_put(F->s, &p, STORE_INSERT, NULL), STORE_OK);
 }
 
 static int setup(void **state)
@@ -56,11 +57,12 @@ static int setup(void **state)
     snprintf(F->path, sizeof(F->path), "%s/t.db", F->dir);
     F->st = store_open(F->path, err, sizeof(err));
     assert_non_null(F->st);
+    assert_non_null(F->s = store_session_open(F->st, err, sizeof err));
     F->now = (int64_t)time(NULL);
     snprintf(v.union_id, sizeof(v.union_id), "200002");
     snprintf(v.ukey, sizeof(v.ukey), "EA2D90FEEF1E9F8E");
     snprintf(v.callback_url, sizeof(v.callback_url), "http://127.0.0.1:1/cb");
-    assert_int_equal(store_vendor_put(F->st, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_vendor_put(F->s, &v, STORE_INSERT, NULL), STORE_OK);
     add_park("open", 0, 0, 0, NULL);
     add_park("mo", 1, 0, 0, NULL);
     add_park("mo2", 1, 0, 1, "仅限会员");
@@ -76,6 +78,7 @@ static int teardown(void **state)
 
     registry_reader_release(&F->rd);
     registry_cleanup();
+    store_session_close(F->s);
     store_close(F->st);
     unlink(F->path);
     snprintf(p, sizeof(p), "%s-wal", F->path);
@@ -96,7 +99,7 @@ static int64_t black(const char *plate, int color, int64_t from, int64_t until)
     e.color = color;
     e.valid_from = from;
     e.valid_until = until;
-    assert_int_equal(store_blacklist_add(F->st, &e), STORE_OK);
+    assert_int_equal(store_blacklist_add(F->s, &e), STORE_OK);
     return e.id;
 }
 
@@ -108,7 +111,7 @@ static int64_t member(const char *plate, int color, const char *park, int64_t un
     snprintf(m.park_id, sizeof(m.park_id), "%s", park);
     m.color = color;
     m.valid_until = until;
-    assert_int_equal(store_member_add(F->st, &m), STORE_OK);
+    assert_int_equal(store_member_add(F->s, &m), STORE_OK);
     return m.id;
 }
 
@@ -120,7 +123,7 @@ static int64_t reserve(const char *plate, const char *park, int64_t start, int64
     snprintf(r.park_id, sizeof(r.park_id), "%s", park);
     r.start = start;
     r.end = end;
-    assert_int_equal(store_reservation_add(F->st, &r), STORE_OK);
+    assert_int_equal(store_reservation_add(F->s, &r), STORE_OK);
     return r.id;
 }
 
@@ -269,13 +272,13 @@ static void test_reservations(void **state)
     assert_string_equal(decide("open", "RES1", 0), "1/0/0");
 
     /* cancelling takes effect at the next reload */
-    assert_int_equal(store_reservation_get(F->st, id, &r), STORE_OK);
+    assert_int_equal(store_reservation_get(F->s, id, &r), STORE_OK);
     r.state = STORE_RES_CANCELLED;
-    assert_int_equal(store_reservation_update(F->st, &r), STORE_OK);
+    assert_int_equal(store_reservation_update(F->s, &r), STORE_OK);
     assert_int_equal(registry_reload(), 0);
     assert_string_equal(decide("mo", "RES1", 0), "0/1/0");
     r.state = STORE_RES_ACTIVE;
-    assert_int_equal(store_reservation_update(F->st, &r), STORE_OK);
+    assert_int_equal(store_reservation_update(F->s, &r), STORE_OK);
     assert_int_equal(registry_reload(), 0);
     assert_string_equal(decide("mo", "RES1", 0), "1/0/1");
 }
@@ -302,9 +305,9 @@ static void test_park_changes_and_default_99(void **state)
     struct store_park p;
     struct admission a;
 
-    assert_int_equal(store_park_get(F->st, "open", &p), STORE_OK);
+    assert_int_equal(store_park_get(F->s, "open", &p), STORE_OK);
     p.suspended = 1;
-    assert_int_equal(store_park_put(F->st, &p, STORE_UPDATE, NULL), STORE_OK);
+    assert_int_equal(store_park_put(F->s, &p, STORE_UPDATE, NULL), STORE_OK);
     assert_string_equal(decide("open", "X1", 0), "1/0/0"); /* not reloaded yet */
     assert_int_equal(registry_reload(), 0);
     assert_string_equal(decide_at("open", "X1", 0, F->now, &a), "0/99/0");
@@ -327,7 +330,7 @@ static void test_swap_and_old_readers(void **state)
     assert_int_equal(st0.generation, st1.generation);
 
     black("SWAP1", 0, 0, 0);
-    assert_int_equal(store_park_delete(F->st, "mo2"), STORE_OK);
+    assert_int_equal(store_park_delete(F->s, "mo2"), STORE_OK);
     assert_int_equal(registry_reload(), 0);
     registry_get_stats(&st1);
     assert_true(st1.generation > st0.generation);
@@ -366,7 +369,7 @@ static void test_delta_and_merge(void **state)
         bulk[i].color = i % 2 ? -1 : 3;
     }
     snprintf(bulk[N - 1].plate, sizeof(bulk[N - 1].plate), "长长长长长长B%05d", N - 1);
-    assert_int_equal(store_blacklist_add_bulk(F->st, bulk, N, NULL), STORE_OK);
+    assert_int_equal(store_blacklist_add_bulk(F->s, bulk, N, NULL), STORE_OK);
     mid = member("MEMX", 0, "mo", 0);
     assert_int_equal(registry_reload(), 0);
     registry_get_stats(&st);
@@ -380,12 +383,12 @@ static void test_delta_and_merge(void **state)
 
     /* small changes go to the delta: delete some, re-add one with another colour */
     for (int i = 0; i < 20; i++)
-        assert_int_equal(store_blacklist_delete(F->st, bulk[i].id), STORE_OK);
+        assert_int_equal(store_blacklist_delete(F->s, bulk[i].id), STORE_OK);
     black("B00000", 5, 0, 0);
     black("NEW1", 0, 0, 0);
-    assert_int_equal(store_member_get(F->st, mid, &mb), STORE_OK);
+    assert_int_equal(store_member_get(F->s, mid, &mb), STORE_OK);
     snprintf(mb.park_id, sizeof(mb.park_id), "mo2");
-    assert_int_equal(store_member_update(F->st, &mb), STORE_OK);
+    assert_int_equal(store_member_update(F->s, &mb), STORE_OK);
     assert_int_equal(registry_reload(), 0);
     registry_get_stats(&st);
     assert_int_equal(st.base[0], N);
@@ -404,7 +407,7 @@ static void test_delta_and_merge(void **state)
         snprintf(bulk[i].plate, sizeof(bulk[i].plate), "%s", plate);
         bulk[i].color = 0;
     }
-    assert_int_equal(store_blacklist_add_bulk(F->st, bulk, N, NULL), STORE_OK);
+    assert_int_equal(store_blacklist_add_bulk(F->s, bulk, N, NULL), STORE_OK);
     assert_int_equal(registry_reload(), 0);
     registry_get_stats(&st);
     assert_int_equal(st.base[0], 2 * N - 20 + 2);

@@ -1,4 +1,4 @@
-/* test_store_errors.c - how SQLite's failures become store results (store/sqlite_util.c).
+/* test_store_errors.c - how SQLite's failures become store results (store/sqlite_engine.c).
  *
  * The mapping itself, code by code (store_sqlite_result); then each outcome produced for real
  * on a SQLite file: unique, primary-key, foreign-key and other constraints, a database that
@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite_engine.h"
 #include "store/store.h"
 
 struct fx {
@@ -89,11 +89,17 @@ static sqlite3 *open_db(const char *path)
     return db;
 }
 
+/* The store result of db's last failure, as the engine maps it. */
+static enum store_result mapped(sqlite3 *db)
+{
+    return store_sqlite_result(sqlite3_extended_errcode(db), sqlite3_system_errno(db));
+}
+
 /* The store result of running sql on db, which must fail. */
 static enum store_result fails_as(sqlite3 *db, const char *sql)
 {
     assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    return store_sqlite_error(db, sql);
+    return mapped(db);
 }
 
 static void test_constraints(void **state)
@@ -132,7 +138,7 @@ static void test_full_and_busy_on_sqlite(void **state)
     for (int i = 0; i < 100 && r == STORE_OK; i++) {
         if (sqlite3_exec(db, "INSERT INTO b VALUES (zeroblob(4000))", NULL, NULL, NULL) !=
             SQLITE_OK)
-            r = store_sqlite_error(db, "fill");
+            r = mapped(db);
     }
     assert_int_equal(r, STORE_FULL);
 
@@ -161,7 +167,7 @@ static int count_vendors(const char *path)
     return n;
 }
 
-static void put_vendor(struct store *st, int i, enum store_result want)
+static void put_vendor(struct store_session *st, int i, enum store_result want)
 {
     struct store_vendor v;
 
@@ -173,19 +179,20 @@ static void put_vendor(struct store *st, int i, enum store_result want)
 }
 
 /* Through the store API: busy while another process holds the write lock (after the
- * handle's busy timeout), full when its connection may not grow; nothing of a refused write
- * is kept, and the handle works again afterwards. */
+ * session's busy timeout), full when its connection may not grow; nothing of a refused
+ * write is kept, and the session works again afterwards. */
 static void test_store_answers_busy_and_full(void **state)
 {
     struct fx *f = *state;
     char err[256];
-    struct store *st = store_open(f->path, err, sizeof err);
-    pthread_mutex_t *lock;
+    struct store *sto = store_open(f->path, err, sizeof err);
+    struct store_session *st;
     sqlite3 *db, *other;
     enum store_result r = STORE_OK;
     int stored = 0;
 
-    assert_non_null(st);
+    assert_non_null(sto);
+    assert_non_null(st = store_session_open(sto, err, sizeof err));
     put_vendor(st, 0, STORE_OK);
 
     other = open_db(f->path);
@@ -196,13 +203,12 @@ static void test_store_answers_busy_and_full(void **state)
     assert_int_equal(count_vendors(f->path), 1);
     put_vendor(st, 1, STORE_OK);
 
-    /* test-only: the store's own connection may not grow past its size now */
-    db = store_sqlite_db(st, &lock);
-    pthread_mutex_lock(lock);
+    /* test-only: the session's own connection may not grow past its size now */
+    db = store_sqlite_session_db(st);
+    assert_non_null(db);
     assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA max_page_count=1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
-    pthread_mutex_unlock(lock);
     for (int i = 2; i < 400 && r == STORE_OK; i++) {
         struct store_vendor v;
 
@@ -216,13 +222,12 @@ static void test_store_answers_busy_and_full(void **state)
     assert_int_equal(r, STORE_FULL);
     assert_int_equal(count_vendors(f->path), 2 + stored); /* the refused one is not there */
 
-    pthread_mutex_lock(lock);
     assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=1073741823", NULL, NULL, NULL),
                      SQLITE_OK);
-    pthread_mutex_unlock(lock);
     put_vendor(st, 1000, STORE_OK);
     assert_int_equal(count_vendors(f->path), 3 + stored);
-    store_close(st);
+    store_session_close(st);
+    store_close(sto);
 }
 
 int main(void)

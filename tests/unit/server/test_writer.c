@@ -3,10 +3,10 @@
  * Batching: while a gate job holds the writer, 63 threads submit at once; they must all land
  * in one more batch (two commits for 64 jobs), and every row must be stored. Isolation: a job
  * that writes and then fails is rolled back alone, its batch mates commit. A batch whose
- * transaction breaks, or whose COMMIT fails on a full disk, fails whole. The WAL is checkpointed beside the writer. Completions travel
- * back through an h2o receiver to the submitting thread's loop, and a job submitted to a stopped
- * writer fails at once. A batch that cannot begin (the database locked by another process)
- * fails its jobs with STORE_BUSY. */
+ * transaction breaks, or whose COMMIT fails on a full disk, fails whole. The WAL is checkpointed
+ * beside the writer. Completions travel back through an h2o receiver to the submitting thread's
+ * loop, and a job submitted to a stopped writer fails at once. A batch that cannot begin (the
+ * database locked by another process) fails its jobs with STORE_BUSY. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +23,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite_engine.h"
 #include "store/store.h"
 #include "store/store_orders.h"
 #include "writer.h"
@@ -33,8 +33,8 @@
 struct fx {
     char dir[64];
     char path[128];
-    struct store *st; /* a second handle, for checks and setup */
-    struct store_tx *tx;
+    struct store *st;        /* the database the writer runs on */
+    struct store_session *s; /* a second session, for checks and setup */
 };
 
 /* A job that stores one entry of park P1. */
@@ -77,11 +77,12 @@ static int setup(void **state)
     f->st = store_open(f->path, err, sizeof err);
     if (f->st == NULL)
         fail_msg("store_open: %s", err);
-    assert_int_equal(store_vendor_put(f->st, &v, STORE_INSERT, NULL), STORE_OK);
-    assert_int_equal(store_park_put(f->st, &p, STORE_INSERT, NULL), STORE_OK);
-    f->tx = store_tx_open(f->st);
-    assert_non_null(f->tx);
-    if (writer_start(f->path, err, sizeof err) != 0)
+    f->s = store_session_open(f->st, err, sizeof err);
+    if (f->s == NULL)
+        fail_msg("store_session_open: %s", err);
+    assert_int_equal(store_vendor_put(f->s, &v, STORE_INSERT, NULL), STORE_OK);
+    assert_int_equal(store_park_put(f->s, &p, STORE_INSERT, NULL), STORE_OK);
+    if (writer_start(f->st, err, sizeof err) != 0)
         fail_msg("writer_start: %s", err);
     gate_open = gate_entered = submitted = completed = 0;
     *state = f;
@@ -93,14 +94,14 @@ static int teardown(void **state)
     struct fx *f = *state;
 
     writer_stop();
-    store_tx_close(f->tx);
+    store_session_close(f->s);
     store_close(f->st);
     rm_db(f);
     free(f);
     return 0;
 }
 
-static int run_entry(struct writer_job *w, struct store_tx *tx)
+static int run_entry(struct writer_job *w, struct store_session *s)
 {
     struct tjob *j = (struct tjob *)w;
     struct store_entry e = {.park_id = "P1",
@@ -112,10 +113,10 @@ static int run_entry(struct writer_job *w, struct store_tx *tx)
                             .is_report = -1};
     enum store_entry_outcome out;
 
-    if (store_entry_put(tx, &e, &out) != STORE_OK)
+    if (store_entry_put(s, &e, &out) != STORE_OK)
         return 1;
     if (j->break_tx)
-        sqlite3_exec(store_sqlite_tx_db(tx), "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(store_sqlite_session_db(s), "ROLLBACK", NULL, NULL, NULL);
     if (j->fill_disk) {
         /* the disk is full from now on, as far as this process can tell: a write that would
          * take any file past one byte fails (EFBIG; SIGXFSZ is ignored). The batch's pages
@@ -130,7 +131,7 @@ static int run_entry(struct writer_job *w, struct store_tx *tx)
 }
 
 /* Holds the writer inside its batch until every other job has been submitted. */
-static int run_gate(struct writer_job *w, struct store_tx *tx)
+static int run_gate(struct writer_job *w, struct store_session *s)
 {
     pthread_mutex_lock(&mu);
     gate_entered = 1;
@@ -138,7 +139,7 @@ static int run_gate(struct writer_job *w, struct store_tx *tx)
     while (!gate_open)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
-    return run_entry(w, tx);
+    return run_entry(w, s);
 }
 
 static void on_done(struct writer_job *w)
@@ -204,7 +205,7 @@ static int order_exists(struct fx *f, const char *order_id)
     int64_t total = -1;
     int rows = 0;
 
-    assert_int_equal(store_order_query(f->tx, &q, count_row, &rows, &total), STORE_OK);
+    assert_int_equal(store_order_query(f->s, &q, count_row, &rows, &total), STORE_OK);
     assert_int_equal(total, rows);
     return rows;
 }
@@ -376,11 +377,9 @@ static void test_failed_commit_fails_every_job(void **state)
 }
 
 /* Completions come back on the loop of the receiver's thread. */
-/* Another process holds the database (BEGIN EXCLUSIVE) past the busy timeout: the batch
- * cannot begin, its jobs are told WRITER_FAILED with STORE_BUSY and nothing is stored; once
- * the lock is gone the writer carries on. (A begin that failed has already let go of the
- * session: rolling it back too unlocked the handle's mutex twice, which ThreadSanitizer
- * reports.) */
+/* Another process holds the database (BEGIN EXCLUSIVE) past the busy timeout of every
+ * attempt: the batch cannot begin, its jobs are told WRITER_FAILED with STORE_BUSY and
+ * nothing is stored; once the lock is gone the writer carries on. */
 static void test_busy_database_fails_the_batch(void **state)
 {
     struct fx *f = *state;
@@ -388,6 +387,8 @@ static void test_busy_database_fails_the_batch(void **state)
     sqlite3 *other = NULL;
 
     assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    struct writer_stats ws;
+
     assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
     writer_submit(&a->w);
     wait_completed(1);
@@ -396,6 +397,8 @@ static void test_busy_database_fails_the_batch(void **state)
     assert_int_equal(a->w.status, WRITER_FAILED);
     assert_int_equal(a->w.failure, STORE_BUSY);
     assert_int_equal(order_exists(f, "A"), 0);
+    writer_get_stats(&ws);
+    assert_int_equal(ws.retried, WRITER_ATTEMPTS - 1); /* it tried every time it may */
 
     writer_submit(&b->w);
     wait_completed(2);
@@ -404,6 +407,95 @@ static void test_busy_database_fails_the_batch(void **state)
     assert_int_equal(order_exists(f, "B"), 1);
     free(a);
     free(b);
+}
+
+/* A begin that answers STORE_BUSY runs the batch again: the lock is let go only once the
+ * writer has reported a second attempt, and that attempt commits the job. */
+static void test_busy_begin_is_retried(void **state)
+{
+    struct fx *f = *state;
+    struct tjob *a = new_job("A");
+    struct writer_stats ws = {0};
+    sqlite3 *other = NULL;
+
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    writer_submit(&a->w);
+    for (int i = 0; i < 3000 && ws.retried == 0; i++) { /* 30 s at most */
+        usleep(10000);
+        writer_get_stats(&ws);
+    }
+    assert_int_equal(ws.retried, 1);
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    wait_completed(1);
+    assert_int_equal(a->w.status, WRITER_COMMITTED);
+    assert_int_equal(a->w.failure, STORE_OK);
+    assert_int_equal(order_exists(f, "A"), 1);
+    writer_get_stats(&ws);
+    assert_int_equal(ws.failed, 0);
+    assert_int_equal(ws.batches, 1);
+    free(a);
+}
+
+static enum store_result sync_put(struct store_session *s, void *arg)
+{
+    struct store_blacklist *e = arg;
+
+    return store_blacklist_add(s, e);
+}
+
+static enum store_result sync_put_then_fail(struct store_session *s, void *arg)
+{
+    enum store_result r = sync_put(s, arg);
+
+    return r == STORE_OK ? STORE_IN_USE : r; /* wrote, then failed: its writes must go */
+}
+
+static int skip_row(void *arg, const struct store_blacklist *row)
+{
+    (void)arg;
+    (void)row;
+    return 0;
+}
+
+static int blacklisted(struct fx *f, const char *plate)
+{
+    struct store_query q = {.plate = plate};
+    int64_t total = -1;
+
+    assert_int_equal(store_blacklist_list(f->s, &q, skip_row, NULL, &total), STORE_OK);
+    return (int)total;
+}
+
+/* writer_run_sync: a write handed to the writer is durable when it returns STORE_OK; one
+ * that fails is undone alone and its result comes back; with no writer it runs on the
+ * caller's session. */
+static void test_run_sync(void **state)
+{
+    struct fx *f = *state;
+    struct store_blacklist e1 = {.plate = "SYNC1", .color = 1};
+    struct store_blacklist e2 = {.plate = "SYNC2", .color = 1};
+    struct store_blacklist e3 = {.plate = "SYNC3", .color = 1};
+    struct writer_stats ws;
+
+    assert_int_equal(writer_run_sync(NULL, sync_put, &e1), STORE_OK);
+    assert_true(e1.id > 0);
+    assert_int_equal(blacklisted(f, "SYNC1"), 1);
+    writer_get_stats(&ws);
+    assert_int_equal(ws.jobs, 1); /* it went through the writer */
+    assert_int_equal(writer_run_sync(NULL, sync_put, &e1), STORE_CONFLICT);
+    assert_int_equal(writer_run_sync(f->s, sync_put_then_fail, &e2), STORE_IN_USE);
+    assert_int_equal(blacklisted(f, "SYNC2"), 0);
+    assert_false(store_in_tx(f->s)); /* the writer ran it, not the fallback */
+    writer_stop();
+    assert_int_equal(writer_run_sync(NULL, sync_put, &e3), STORE_ERROR); /* nobody to run it */
+    assert_int_equal(blacklisted(f, "SYNC3"), 0);
+    assert_int_equal(writer_run_sync(f->s, sync_put, &e3), STORE_OK); /* on the fallback */
+    assert_int_equal(blacklisted(f, "SYNC3"), 1);
+    assert_false(store_in_tx(f->s));
+    assert_int_equal(writer_run_sync(f->s, sync_put_then_fail, &e2), STORE_IN_USE);
+    assert_int_equal(blacklisted(f, "SYNC2"), 0);
 }
 
 static void test_done_runs_on_the_receiving_loop(void **state)
@@ -495,6 +587,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_batch_fails_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_fails_every_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_database_fails_the_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_begin_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_runs_on_the_receiving_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_beside_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_after_stop_fails, setup, teardown),
