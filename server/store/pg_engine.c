@@ -54,6 +54,8 @@ struct pg_stmt {
     PGresult **queue; /* rows fetched ahead when another statement needed the wire */
     size_t qhead, qlen, qcap;
     int64_t changes;
+    char sqlstate[6]; /* its own failure, kept: another statement may fail before it is read */
+    char errmsg[512];
 };
 
 static struct pg_session *sess_of(struct store_session *s)
@@ -114,9 +116,25 @@ static enum store_result report(struct pg_session *ps, const char *what)
     return r;
 }
 
-static enum store_result pg_error(struct store_session *s, struct sql_stmt *q, const char *what)
+/* The statement's failure becomes the session's (it may have been read off the wire before
+ * another statement ran), then it is mapped as any. */
+static enum store_result pg_error(struct store_session *s, struct sql_stmt *qq, const char *what)
 {
-    return report(sess_of(s), what);
+    struct pg_session *ps = sess_of(s);
+    struct pg_stmt *q = qq != NULL ? stmt_of(qq) : NULL;
+
+    if (q != NULL && q->failed && q->errmsg[0] != '\0') {
+        memcpy(ps->sqlstate, q->sqlstate, sizeof ps->sqlstate);
+        memcpy(ps->errmsg, q->errmsg, sizeof ps->errmsg);
+    }
+    return report(ps, what);
+}
+
+static void keep_error(struct pg_session *ps, struct pg_stmt *q)
+{
+    q->failed = 1;
+    memcpy(q->sqlstate, ps->sqlstate, sizeof q->sqlstate);
+    memcpy(q->errmsg, ps->errmsg, sizeof q->errmsg);
 }
 
 /* ---- the wire: one statement's results at a time ---- */
@@ -149,7 +167,7 @@ static void take_final(struct pg_session *ps, struct pg_stmt *q, PGresult *res)
         q->changes = n[0] ? strtoll(n, NULL, 10) : 0;
     } else {
         set_error(ps, res);
-        q->failed = 1;
+        keep_error(ps, q);
     }
     PQclear(res);
 }
@@ -534,6 +552,7 @@ static void pg_reset(struct sql_stmt *qq)
     q->started = 0;
     q->done = 1;
     q->failed = 0;
+    q->errmsg[0] = '\0';
 }
 
 static void pg_finalize(struct sql_stmt *qq)
@@ -654,7 +673,7 @@ static int pg_step(struct sql_stmt *qq)
     if (!q->started) {
         q->started = 1;
         if (start(ps, q) != 0) {
-            q->failed = 1;
+            keep_error(ps, q);
             return -1;
         }
     }

@@ -475,6 +475,27 @@ static void test_interleaved_statements(void **state)
     assert_int_equal(one_int(c->s, SQL_COUNT), 6);
 }
 
+static const char SQL_FAILS_AT_3[] = "SELECT 6 / (g - 3) FROM generate_series(1, 5) AS g";
+
+/* A statement that fails midway, its rest read ahead while another one runs and fails
+ * otherwise: each reports its own failure (division by zero: STORE_ERROR; the duplicate:
+ * STORE_CONFLICT). */
+static void test_interleaved_failures_keep_their_own_error(void **state)
+{
+    struct ctx *c = *state;
+    struct sql_stmt *q = sql_prepare(c->s, SQL_FAILS_AT_3);
+
+    assert_int_equal(put(c->s, "k", "v"), STORE_OK);
+    assert_int_equal(sql_step(q), 1);
+    assert_int_equal(sql_col_int(q, 0), -3);
+    assert_int_equal(put(c->s, "k", "again"), STORE_CONFLICT); /* reads q's rest first */
+    assert_int_equal(sql_step(q), 1);
+    assert_int_equal(sql_col_int(q, 0), -6);
+    assert_int_equal(sql_step(q), -1);
+    assert_int_equal(sql_error(q, "fails at 3"), STORE_ERROR);
+    sql_reset(q);
+}
+
 /* Committed data is seen by another session, uncommitted data is not; a read transaction
  * keeps its snapshot while others commit. */
 static void test_sessions_and_snapshots(void **state)
@@ -734,6 +755,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_types_follow_the_binds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleaved_statements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interleaved_failures_keep_their_own_error, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_lost_backend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_server_restart, cluster_start, cluster_stop),
