@@ -98,6 +98,9 @@ class PgCursor:
     def fetchall(self):
         return self.rows
 
+    def __iter__(self):
+        return iter(self.rows)
+
 
 class PgReader:
     """What db() answers on PostgreSQL: execute(sql, params) for SELECTs, with ? parameters
