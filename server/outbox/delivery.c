@@ -1399,8 +1399,11 @@ int delivery_start(const struct delivery_options *opt)
         d.s = NULL;
         return -1;
     }
-    /* one node on SQLite: leases a previous process held died with it */
-    sr = store_outbox_release_all(d.s, outbox_now_ms());
+    /* one node on SQLite: leases a previous process held died with it (on PostgreSQL other
+     * nodes' leases are live: they expire by themselves) */
+    sr = strcmp(store_engine_name(opt->store), "sqlite") == 0
+             ? store_outbox_release_all(d.s, outbox_now_ms())
+             : STORE_OK;
     if (sr != STORE_OK) {
         log_error("outbox: releasing old leases failed (%s)", store_strerror(sr));
         store_session_close(d.s);

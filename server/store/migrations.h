@@ -12,4 +12,9 @@ extern const char *const store_sqlite_migrations[];
 /* How many there are: the schema version this build writes. */
 extern const size_t store_sqlite_migration_count;
 
+/* The same migrations in PostgreSQL's dialect (migrations_pg.c), as many, in the same order;
+ * the version lives in table schema_version. */
+extern const char *const store_pg_migrations[];
+extern const size_t store_pg_migration_count;
+
 #endif

@@ -2,7 +2,10 @@
 
 Every integration test goes through this module: a server on a free loopback port with a
 temporary SQLite database and a known admin token, /healthz polled until it answers, and on
-stop its stderr scanned for sanitizer reports (a report fails the test). unchanged_db()
+stop its stderr scanned for sanitizer reports (a report fails the test). With
+PLK_TEST_ENGINE=postgresql (the tests ctest registers as ...@postgresql) the store is a fresh
+database on the cluster PLK_TEST_PG names instead (created with psql, dropped at cleanup), and
+db_contents reads it through psql; PLK_TEST_PG unset then fails the test. unchanged_db()
 checks that a block of refused or repeated requests left every row of every table as it
 was. Signing here uses hashlib only to build requests the way a vendor's client would; the
 product's own signing is tested through libparklink and the CLI.
@@ -31,6 +34,48 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSani
 ABORT_MARKS = ("Assertion `", "Assertion failed", "fatal:", "Aborted", "core dumped")
 
 
+ENGINE = os.environ.get("PLK_TEST_ENGINE", "sqlite") or "sqlite"
+if ENGINE not in ("sqlite", "postgresql"):
+    raise RuntimeError("PLK_TEST_ENGINE=%r: expected sqlite or postgresql" % ENGINE)
+PG_URI_FILE = "pg-store.uri"  # in a server's dir: the database a restarted server reuses
+
+
+def pg_base():
+    base = os.environ.get("PLK_TEST_PG", "")
+    if not base:
+        raise AssertionError("PLK_TEST_ENGINE=postgresql but PLK_TEST_PG is unset: run the "
+                             "tests with scripts/test.sh (it starts a PostgreSQL cluster)")
+    return base
+
+
+def pg_uri(base, dbname):
+    """base (a postgresql:// URI) with its database replaced by dbname."""
+    scheme, rest = base.split("://", 1)
+    rest, sep, query = rest.partition("?")
+    authority = rest.split("/", 1)[0]
+    return "%s://%s/%s%s%s" % (scheme, authority, dbname, sep, query)
+
+
+def psql(uri, sql):
+    """Run sql with psql on uri; its unaligned, tuples-only output."""
+    r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("psql %s: %s" % (sql[:80], r.stderr.strip()))
+    return r.stdout
+
+
+def pg_create_db():
+    name = "plk_it_" + os.urandom(8).hex()
+    psql(pg_base(), "CREATE DATABASE %s" % name)
+    return pg_uri(pg_base(), name)
+
+
+def pg_drop_db(uri):
+    name = uri.split("://", 1)[1].split("?", 1)[0].split("/", 1)[1]
+    psql(pg_base(), "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -54,12 +99,44 @@ def envelope(data, key, union_id=None, top_union_id=True):
     return "{" + ",".join(parts) + "}"
 
 
+def pg_contents(uri, ignore):
+    """db_contents for a PostgreSQL store: one REPEATABLE READ snapshot through psql, each
+    table as one JSON array (values in column order)."""
+    cols = {}
+    for line in psql(uri, "SELECT table_name, column_name FROM information_schema.columns "
+                          "WHERE table_schema = 'public' ORDER BY table_name, "
+                          "ordinal_position").splitlines():
+        table, col = line.split("|", 1)
+        cols.setdefault(table, []).append(col)
+    for table in ignore:
+        if table not in cols:
+            raise AssertionError("unchanged_db: ignore names no table %r" % table)
+    tables = sorted(cols)
+    queries = []
+    for table in tables:
+        skip = set(ignore.get(table, ()))
+        if not skip <= set(cols[table]):
+            raise AssertionError("unchanged_db: %s has no column %s"
+                                 % (table, sorted(skip - set(cols[table]))))
+        keep = ", ".join('"%s"' % c for c in cols[table] if c not in skip)
+        queries.append("SELECT coalesce(json_agg(json_build_array(%s)), '[]') FROM \"%s\";"
+                       % (keep or "1", table))
+    out = psql(uri, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; %s COMMIT;"
+               % " ".join(queries)).splitlines()
+    if len(out) != len(tables):
+        raise AssertionError("db_contents: %d tables, %d results" % (len(tables), len(out)))
+    return {t: sorted((tuple(r) for r in json.loads(o)), key=repr) for t, o in zip(tables, out)}
+
+
 def db_contents(path, ignore=None):
     """Every row of every table of the SQLite file at path (sqlite_sequence included), as
     {table: sorted list of rows}. Read through a read-only connection, so beside the running
     server (WAL) it sees exactly what is committed. ignore maps a table to the columns left
-    out: values that change by themselves, which the caller must name."""
+    out: values that change by themselves, which the caller must name. A postgresql:// path
+    is read with pg_contents."""
     ignore = ignore or {}
+    if path.startswith("postgresql://"):
+        return pg_contents(path, ignore)
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     try:
         out = {}
@@ -106,9 +183,9 @@ def unchanged_db(srv, ignore=None, what="the block"):
     """Fail (AssertionError) when the body of the with-block changed any row of any table of
     srv's database. For refused and repeated requests: they must write nothing, not only
     nothing in the table the test happens to look at."""
-    before = db_contents(srv.db, ignore)
+    before = db_contents(srv.store, ignore)
     yield
-    diff = db_difference(before, db_contents(srv.db, ignore))
+    diff = db_difference(before, db_contents(srv.store, ignore))
     if diff:
         raise AssertionError("%s changed the database:\n%s" % (what, diff))
 
@@ -138,6 +215,20 @@ class Server:
         self.own_dir = db_dir is None
         self.dir = db_dir or tempfile.mkdtemp(prefix="plk-it-")
         self.db = os.path.join(self.dir, "parklink.db")
+        # what --store gets: the SQLite file, or on PostgreSQL a database of its own (kept in
+        # the dir, so a server started again on db_dir reuses it)
+        self.store = self.db
+        self.own_pg = False
+        if ENGINE == "postgresql":
+            uri_file = os.path.join(self.dir, PG_URI_FILE)
+            if os.path.exists(uri_file):
+                with open(uri_file) as f:
+                    self.store = f.read().strip()
+            else:
+                self.store = pg_create_db()
+                self.own_pg = True
+                with open(uri_file, "w") as f:
+                    f.write(self.store + "\n")
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
         self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
@@ -150,7 +241,7 @@ class Server:
         return "http://127.0.0.1:%d" % self.port
 
     def start(self, timeout=15):
-        args = [PARKLINKD, "--listen", "127.0.0.1:%d" % self.port, "--store", self.db,
+        args = [PARKLINKD, "--listen", "127.0.0.1:%d" % self.port, "--store", self.store,
                 "--threads", str(self.threads), "--admin-token", ADMIN_TOKEN] + self.extra_args
         if self.admin_port:
             args += ["--admin-listen", "127.0.0.1:%d" % self.admin_port]
@@ -222,6 +313,8 @@ class Server:
         self.check_log()
 
     def cleanup(self):
+        if self.own_pg and self.own_dir:
+            pg_drop_db(self.store)
         if self.own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 

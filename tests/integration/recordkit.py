@@ -10,6 +10,8 @@ import json
 import sqlite3
 import time
 
+import harness
+
 A_UID, A_KEY = 200002, "EA2D90FEEF1E9F8E"
 B_UID, B_KEY = 200003, "0123456789ABCDEF"
 CST = 8 * 3600
@@ -80,8 +82,55 @@ class Vendor:
         return self.call("neworder/uploadData", data)
 
 
+class PgRow(dict):
+    """A row read through psql: by column name or by position, like sqlite3.Row."""
+    def __getitem__(self, k):
+        return list(self.values())[k] if isinstance(k, int) else dict.__getitem__(self, k)
+
+
+class PgCursor:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class PgReader:
+    """What db() answers on PostgreSQL: execute(sql, params) for SELECTs, with ? parameters
+    (ints or text), read through harness.psql."""
+    def __init__(self, uri):
+        self.uri = uri
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, params=()):
+        parts = sql.split("?")
+        if len(parts) - 1 != len(params):
+            raise AssertionError("PgReader: %d ? for %d parameters" % (len(parts) - 1, len(params)))
+        lit = [str(int(p)) if isinstance(p, int) else "'%s'" % str(p).replace("'", "''")
+               for p in params]
+        text = parts[0] + "".join(l + rest for l, rest in zip(lit, parts[1:]))
+        out = harness.psql(self.uri, "SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM (%s) t"
+                           % text)
+        return PgCursor([PgRow(r) for r in json.loads(out)])
+
+
 def db(srv):
-    """A connection to the server's database (WAL: reads beside the running server)."""
+    """A connection to the server's database (WAL: reads beside the running server); on
+    PostgreSQL (PLK_TEST_ENGINE) a reader for SELECTs through psql."""
+    if srv.store.startswith("postgresql://"):
+        return PgReader(srv.store)
     con = sqlite3.connect(srv.db, timeout=10)
     con.row_factory = sqlite3.Row
     return con

@@ -84,7 +84,8 @@ class CrashDuringUploads(unittest.TestCase):
         again = Server(db_dir=srv.dir, threads=2).start()
         try:
             with db(again) as con:
-                self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+                if not again.store.startswith("postgresql://"):  # the file (SQLite only)
+                    self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
                 rows = {r["order_id"]: r for r in con.execute(
                     "SELECT * FROM orders WHERE park_id = ?", (PARK,))}
             # every acknowledged upload is there, as sent

@@ -62,11 +62,20 @@ done
 # --- the scratch tree: a git repository of its own, so a mutation is reverted by checkout ---
 WORK=$(mktemp -d /tmp/plk-mutations.XXXXXX)
 FAILED=0
+PG_DIR=""
 cleanup() {
+    [ -z "$PG_DIR" ] || "$ROOT/scripts/pg-test-cluster.sh" stop "$PG_DIR"
     if [ -n "${KEEP_TMP:-}" ] || [ $FAILED != 0 ]; then say "kept $WORK (logs in $WORK/logs)"
     else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+# the PostgreSQL tests (.../<test>@postgresql, test_pg_engine) need a cluster: a throwaway
+# one unless PLK_TEST_PG names one already (scripts/test.sh does the same)
+if [ -z "${PLK_TEST_PG:-}" ]; then
+    read -r PG_DIR PLK_TEST_PG < <("$ROOT/scripts/pg-test-cluster.sh" start) ||
+        die "the PostgreSQL test cluster did not start"
+    export PLK_TEST_PG
+fi
 TREE=$WORK/tree
 mkdir -p "$TREE" "$WORK/logs"
 git -C "$ROOT" archive "$REV" | tar -x -C "$TREE"

@@ -1,12 +1,11 @@
-/* test_orders_store.c - the orders domain of the store (store_orders.h) on the SQLite engine.
+/* test_orders_store.c - the orders domain of the store (store_orders.h), on either engine.
  *
- * A temporary database file with two vendors and their parks; each test drives the ops as
+ * A fresh database (store_fixture: PLK_TEST_ENGINE picks SQLite or PostgreSQL) with two
+ * vendors and their parks; each test drives the ops as
  * the handlers do and reads back what a vendor or an operator would check: entry duplicates
  * and the stale-stay closure, every exit outcome and the money counted once, corrections and
  * their audit, 2.1/2.2/2.5 outcomes, QR codes, screen texts, monthly cards, 4.1 queries with
- * their totals, and ops joining a caller's transaction. With PLK_TEST_PG_URI set
- * (postgresql://...) the same cases run on that database instead, its tables emptied
- * before each case (the schema must be there). */
+ * their totals, and ops joining a caller's transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,10 +22,10 @@
 #include "store/sql.h"
 #include "store/store.h"
 #include "store/store_orders.h"
+#include "store_fixture.h"
 
 struct fx {
-    char dir[64];
-    char path[256];
+    struct store_fixture fx;
     struct store *st;
     struct store_session *s;
 };
@@ -61,29 +60,13 @@ static void add_park(struct store_session *s, const char *pid, const char *uid)
     assert_int_equal(store_park_put(s, &p, STORE_INSERT, NULL), STORE_OK);
 }
 
-static const char SQL_EMPTY_PG[] =
-    "TRUNCATE orders, order_corrections, park_details, qr_codes, screen_texts, monthly_cards, "
-    "parks, vendors, tombstones CASCADE";
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    const char *pg = getenv("PLK_TEST_PG_URI");
-    char err[256];
 
-    if (pg != NULL && pg[0] != '\0') {
-        snprintf(f->path, sizeof f->path, "%s", pg);
-    } else {
-        snprintf(f->dir, sizeof f->dir, "/tmp/plk-orders-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    }
-    if ((f->st = store_open(f->path, err, sizeof err)) == NULL)
-        fail_msg("store_open: %s", err);
-    if ((f->s = store_session_open(f->st, err, sizeof err)) == NULL)
-        fail_msg("store_session_open: %s", err);
-    if (f->dir[0] == '\0')
-        assert_int_equal(sql_exec(sql_prepare(f->s, SQL_EMPTY_PG), "empty"), STORE_OK);
+    store_fixture_init(&f->fx, NULL);
+    f->st = store_fixture_open(&f->fx);
+    f->s = store_fixture_session(f->st);
     add_vendor(f->s, "100001");
     add_vendor(f->s, "100002");
     add_park(f->s, "P1", "100001");
@@ -96,22 +79,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char p[272];
 
     store_session_close(f->s);
     store_close(f->st);
-    if (f->dir[0] == '\0') {
-        free(f);
-        return 0;
-    }
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s.lock", f->path);
-    unlink(p);
-    rmdir(f->dir);
+    store_fixture_fini(&f->fx);
     free(f);
     return 0;
 }

@@ -1,6 +1,7 @@
-/* test_store.c - the store interface on the SQLite backend, against real database files.
+/* test_store.c - the store's catalog interface on either engine, against real databases.
  *
- * Each test gets a fresh temporary directory (mkdtemp) and database; covers migrations and
+ * Each test gets a fresh database from store_fixture (PLK_TEST_ENGINE: a SQLite file in a
+ * temp dir, or a PostgreSQL database on PLK_TEST_PG); covers migrations and
  * reopening, CRUD of every table, uniqueness and foreign keys, pagination, bulk insert
  * atomicity, and the incremental load (revisions and tombstones) the registry relies on. */
 #include <setjmp.h>
@@ -16,21 +17,22 @@
 #include <sqlite3.h>
 
 #include "store/migrations.h"
+#include "store/sql.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct store_fixture fx; /* fx.uri the store, fx.path the SQLite file (fx.pg 0) */
     struct store *st;
     struct store_session *s;
 };
 
-/* Open f->path with a session on it (fails the test on error). */
+/* Open the fixture's store with a session on it (fails the test on error). */
 static void fx_open(struct fx *f)
 {
     char err[256];
 
-    f->st = store_open(f->path, err, sizeof(err));
+    f->st = store_open(f->fx.uri, err, sizeof(err));
     if (f->st == NULL)
         fail_msg("store_open: %s", err);
     f->s = store_session_open(f->st, err, sizeof err);
@@ -46,25 +48,11 @@ static void fx_close(struct fx *f)
     f->st = NULL;
 }
 
-static void rm_db(struct fx *f)
-{
-    char p[160];
-
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", f->path);
-    unlink(p);
-    rmdir(f->dir);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/plk-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    store_fixture_init(&f->fx, NULL);
     fx_open(f);
     *state = f;
     return 0;
@@ -75,7 +63,7 @@ static int teardown(void **state)
     struct fx *f = *state;
 
     fx_close(f);
-    rm_db(f);
+    store_fixture_fini(&f->fx);
     free(f);
     return 0;
 }
@@ -115,20 +103,22 @@ static int64_t add_black(struct store_session *st, const char *plate, int color)
 static void test_open_uris(void **state)
 {
     struct fx *f = *state;
-    char err[256], uri[160];
+    char err[256], uri[1100];
     struct store *st;
     struct store_session *s;
 
-    st = store_open("postgresql://localhost/parklink", err, sizeof(err));
+    /* a PostgreSQL URI goes to the PostgreSQL engine: here one with no server behind it */
+    st =
+        store_open("postgresql://plk@/parklink?host=/nonexistent-plk-dir&port=1", err, sizeof(err));
     assert_null(st);
-    assert_non_null(strstr(err, "not built yet"));
+    assert_non_null(strstr(err, "cannot connect"));
     assert_null(store_open("", err, sizeof(err)));
     assert_null(store_open("sqlite:", err, sizeof(err)));
-    /* a second handle on the same file through the sqlite: prefix */
-    snprintf(uri, sizeof(uri), "sqlite:%s", f->path);
+    /* a second handle on the same database (SQLite: through the sqlite: prefix) */
+    snprintf(uri, sizeof(uri), "%s%s", f->fx.pg ? "" : "sqlite:", f->fx.uri);
     st = store_open(uri, err, sizeof(err));
     assert_non_null(st);
-    assert_string_equal(store_engine_name(st), "sqlite");
+    assert_string_equal(store_engine_name(st), store_fixture_engine());
     assert_non_null(s = store_session_open(st, err, sizeof err));
     add_vendor(s, "1");
     store_session_close(s);
@@ -138,6 +128,39 @@ static void test_open_uris(void **state)
     assert_non_null(strstr(err, "cannot open"));
 }
 
+static void read_int(struct sql_stmt *q, void *out)
+{
+    *(int64_t *)out = sql_col_int(q, 0);
+}
+
+static const char SQL_PG_VERSION[] = "SELECT version FROM schema_version WHERE id = 1";
+static const char SQL_PG_NEWER[] = "UPDATE schema_version SET version = 999";
+static const char SQL_PG_BACK[] = "UPDATE schema_version SET version = ?1";
+
+/* PostgreSQL: the version is schema_version's, a reopen keeps the rows, a newer database is
+ * refused. */
+static void pg_migrations_and_reopen(struct fx *f)
+{
+    struct store_vendor v;
+    struct sql_stmt *q;
+    int64_t version = -1;
+    char err[256];
+
+    assert_int_equal(sql_one(sql_prepare(f->s, SQL_PG_VERSION), "version", read_int, &version),
+                     STORE_OK);
+    assert_int_equal(version, (int64_t)store_pg_migration_count);
+    fx_close(f);
+    fx_open(f);
+    assert_int_equal(store_vendor_get(f->s, "200002", &v), STORE_OK);
+    assert_string_equal(v.ukey, "KEY200002");
+    assert_int_equal(sql_exec(sql_prepare(f->s, SQL_PG_NEWER), "newer"), STORE_OK);
+    assert_null(store_open(f->fx.uri, err, sizeof(err)));
+    assert_non_null(strstr(err, "newer"));
+    q = sql_prepare(f->s, SQL_PG_BACK);
+    sql_bind_int(q, 1, (int64_t)store_pg_migration_count);
+    assert_int_equal(sql_exec(q, "back"), STORE_OK);
+}
+
 static void test_migrations_and_reopen(void **state)
 {
     struct fx *f = *state;
@@ -145,11 +168,16 @@ static void test_migrations_and_reopen(void **state)
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
     char err[256];
+    const char *path = f->fx.path;
 
     add_vendor(f->s, "200002");
+    if (f->fx.pg) {
+        pg_migrations_and_reopen(f);
+        return;
+    }
     fx_close(f);
 
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int64(q, 0), (int64_t)store_sqlite_migration_count);
@@ -167,13 +195,13 @@ static void test_migrations_and_reopen(void **state)
 
     /* a database from a newer build is refused, not silently used */
     fx_close(f);
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    assert_null(store_open(f->path, err, sizeof(err)));
+    assert_null(store_open(path, err, sizeof(err)));
     assert_non_null(strstr(err, "newer"));
     /* back to this build's version (later migrations create tables: they cannot run twice) */
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     snprintf(err, sizeof(err), "PRAGMA user_version = %zu", store_sqlite_migration_count);
     sqlite3_exec(db, err, NULL, NULL, NULL);
     sqlite3_close(db);
