@@ -193,6 +193,14 @@ char *admin_decode(const char *s, size_t n)
     return d;
 }
 
+int admin_is_utf8(const char *s)
+{
+    json_t *text = json_string(s); /* jansson checks UTF-8; NULL when it is not */
+
+    json_decref(text);
+    return text != NULL;
+}
+
 int admin_parse_query(const char *q, size_t n, struct admin_param *out, int max, int *count)
 {
     size_t i = 0;
@@ -210,7 +218,8 @@ int admin_parse_query(const char *q, size_t n, struct admin_param *out, int max,
                 ;
             out[*count].key = admin_decode(q + i, eq - i);
             out[*count].val = admin_decode(q + eq + (eq < j), j - eq - (eq < j));
-            if (out[*count].key == NULL || out[*count].val == NULL) {
+            if (out[*count].key == NULL || out[*count].val == NULL ||
+                !admin_is_utf8(out[*count].key) || !admin_is_utf8(out[*count].val)) {
                 curl_free(out[*count].key);
                 curl_free(out[*count].val);
                 return -2;
@@ -236,7 +245,7 @@ static int parse_query(struct req *r, const char *q, size_t n)
     case -1:
         return admin_bad(r, "too many query parameters (at most %d)", ADMIN_MAX_PARAMS);
     case -2:
-        return admin_bad(r, "bad percent-encoding in the query string");
+        return admin_bad(r, "bad percent-encoding in the query string (or not UTF-8)");
     default:
         return 0;
     }
@@ -430,6 +439,11 @@ void admin_handle(const struct admin_request *rq, struct admin_reply *out)
     }
     if (rest > 0 && (r.key = admin_decode(p + seg_len + 1, rest)) == NULL) {
         admin_error(&r, 404, "bad percent-encoding in the path");
+        goto out;
+    }
+    if (r.key != NULL && !admin_is_utf8(r.key)) {
+        /* no stored key is anything but UTF-8 (the reply shows the bytes as '?') */
+        admin_error(&r, 404, "no %s '%s': the key is not UTF-8", route->name, r.key);
         goto out;
     }
     if (parse_query(&r, rq->query, rq->query ? rq->query_len : 0) != 0) {

@@ -111,6 +111,7 @@ struct job {
     size_t body_len;
     int attempts; /* made before this one */
     int64_t created;
+    char last_error[STORE_OUTBOX_ERROR_MAX + 1]; /* kept when the lease goes back unused */
     struct lane *lane;
     struct job *next;
     UT_hash_handle hh; /* held: by id */
@@ -185,6 +186,8 @@ static struct {
     int64_t next_due;          /* earliest due push message we know of; INT64_MAX: none */
     int64_t next_prune;        /* when delivered messages past the retention go next */
     int claim_more;            /* the last claim was full */
+    int shared;                /* several nodes claim (PostgreSQL): per-park order is kept
+                                * in SQL, so rows behind a lease wait for its outcome */
     size_t kept;               /* rows the running claim kept ... */
     size_t deferred;           /* ... and deferred (their park's lane was full) */
     int64_t claim_quiet_until; /* a claim that kept nothing: wake-ups do not claim before */
@@ -411,6 +414,9 @@ static void commit_batch(void)
             /* the leases run out and the messages go again: at least once */
             log_error("outbox: recording %zu delivery outcomes failed (%s)", d.batch.n,
                       store_strerror(sr));
+        } else if (d.shared) {
+            /* the rows of those parks that a claim held back are due now */
+            d.claim_more = 1;
         }
         d.batch.n = 0;
     }
@@ -679,6 +685,7 @@ static int on_claimed(void *arg, const struct store_outbox_msg *row)
     j->body_len = row->body_len;
     j->attempts = row->attempts;
     j->created = row->created;
+    memcpy(j->last_error, row->last_error, sizeof j->last_error);
     HASH_ADD(hh, d.held, id, sizeof j->id, j);
     d.nheld++;
     d.kept++;
@@ -1401,9 +1408,8 @@ int delivery_start(const struct delivery_options *opt)
     }
     /* one node on SQLite: leases a previous process held died with it (on PostgreSQL other
      * nodes' leases are live: they expire by themselves) */
-    sr = strcmp(store_engine_name(opt->store), "sqlite") == 0
-             ? store_outbox_release_all(d.s, outbox_now_ms())
-             : STORE_OK;
+    d.shared = strcmp(store_engine_name(opt->store), "sqlite") != 0;
+    sr = !d.shared ? store_outbox_release_all(d.s, outbox_now_ms()) : STORE_OK;
     if (sr != STORE_OK) {
         log_error("outbox: releasing old leases failed (%s)", store_strerror(sr));
         store_session_close(d.s);
@@ -1501,6 +1507,13 @@ void delivery_stop(void)
         job_free(j);
     }
     HASH_ITER (hh, d.held, j, tmp) {
+        struct store_outbox_attempt *att;
+
+        /* its lease goes back: due again now, for this node's next start or another node
+         * (an interrupted send goes again: at least once), no attempt counted */
+        batch_add(j->id, STORE_OUTBOX_RETRY, 0, outbox_now_ms(), 0, &att)->next_at =
+            outbox_now_ms();
+        memcpy(att->error, j->last_error, sizeof att->error);
         HASH_DEL(d.held, j);
         if (j->easy != NULL)
             d.in_flight--;

@@ -15,7 +15,7 @@ import unittest
 
 from callbackkit import (KEY, PARK, UID, Background, VendorSim, command, data_text, message,
                          seed, sign_ok, space, wait_state, wait_until)
-from harness import Server
+from harness import ENGINE, Server
 
 SCALE = 0.01
 SCHEDULE_MS = [10000, 20000, 30000, 40000, 50000, 80000, 120000, 160000, 200000, 300000]
@@ -408,7 +408,13 @@ class Durability(unittest.TestCase):
         later = wait_until(lambda: (lambda m: m if m["attempts"] else None)(
             message(self.srv, ids[4])), 5, what="the queue released")
         self.assertIn("not sent", later["history"][0]["error"])
-        self.assertLess(later["history"][0]["at_ms"] - first["history"][0]["at_ms"], 700)
+        # SQLite's one node claims the whole queue into its lane at once: released at the first
+        # timeout. On PostgreSQL a row is not claimed while an earlier row of its park holds
+        # a lease (per-park order across nodes, docs/callbacks.md), so the queue comes in
+        # after the first outcome: one more send times out, then the rest go unsent. Either
+        # way far below the 5 x 500 ms of trying them in turn.
+        bound = 700 if ENGINE == "sqlite" else 1300
+        self.assertLess(later["history"][0]["at_ms"] - first["history"][0]["at_ms"], bound)
         self.sim.script("*=ok")
         for i in ids:
             wait_state(self.srv, i, "delivered", timeout=20)

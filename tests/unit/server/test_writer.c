@@ -25,14 +25,14 @@
 
 #include "store/sqlite_engine.h"
 #include "store/store.h"
+#include "store_fixture.h"
 #include "store/store_orders.h"
 #include "db/writer.h"
 
 #define THREADS 63
 
 struct fx {
-    char dir[64];
-    char path[128];
+    struct store_fixture sf; /* either engine (PLK_TEST_ENGINE) */
     struct store *st;        /* the database the writer runs on */
     struct store_session *s; /* a second session, for checks and setup */
 };
@@ -48,21 +48,19 @@ struct tjob {
     pthread_t done_thread;
 };
 
+/* A case built on SQLite's own means (its file, its locks, its connection) is skipped, with
+ * the reason, on PostgreSQL, where the engine's own tests cover the same (test_pg_engine). */
+#define SQLITE_ONLY(f, why)                                                                        \
+    do {                                                                                           \
+        if ((f)->sf.pg) {                                                                          \
+            print_message("      (SQLite only: %s)\n", why);                                    \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int gate_open, gate_entered, submitted, completed;
-
-static void rm_db(struct fx *f)
-{
-    char p[160];
-    const char *sfx[] = {"", "-wal", "-shm"};
-
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-}
 
 static int setup(void **state)
 {
@@ -71,15 +69,9 @@ static int setup(void **state)
     struct store_park p = {.park_id = "P1", .union_id = "200002", .name = "park"};
     char err[256];
 
-    snprintf(f->dir, sizeof f->dir, "/tmp/plk-writer-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/w.db", f->dir);
-    f->st = store_open(f->path, err, sizeof err);
-    if (f->st == NULL)
-        fail_msg("store_open: %s", err);
-    f->s = store_session_open(f->st, err, sizeof err);
-    if (f->s == NULL)
-        fail_msg("store_session_open: %s", err);
+    store_fixture_init(&f->sf, NULL);
+    f->st = store_fixture_open(&f->sf);
+    f->s = store_fixture_session(f->st);
     assert_int_equal(store_vendor_put(f->s, &v, STORE_INSERT, NULL), STORE_OK);
     assert_int_equal(store_park_put(f->s, &p, STORE_INSERT, NULL), STORE_OK);
     if (writer_start(f->st, err, sizeof err) != 0)
@@ -96,7 +88,7 @@ static int teardown(void **state)
     writer_stop();
     store_session_close(f->s);
     store_close(f->st);
-    rm_db(f);
+    store_fixture_fini(&f->sf);
     free(f);
     return 0;
 }
@@ -289,9 +281,13 @@ static void test_failing_job_is_rolled_back_alone(void **state)
 static void test_broken_batch_fails_whole(void **state)
 {
     struct fx *f = *state;
-    struct tjob *gate = new_job("gate"), *a = new_job("A"), *breaker = new_job("X");
+    struct tjob *gate, *a, *breaker;
     struct writer_stats ws;
 
+    SQLITE_ONLY(f, "ends the transaction through the sqlite3 handle");
+    gate = new_job("gate");
+    a = new_job("A");
+    breaker = new_job("X");
     breaker->break_tx = 1;
     submit_gate(gate);
     writer_submit(&a->w);
@@ -327,12 +323,17 @@ static void test_broken_batch_fails_whole(void **state)
 static void test_failed_commit_fails_every_job(void **state)
 {
     struct fx *f = *state;
-    struct tjob *gate = new_job("gate"), *a = new_job("A"), *b = new_job("B"),
-                *filler = new_job("F"), *c;
+    struct tjob *gate, *a, *b, *filler, *c;
     struct writer_stats ws;
     struct rlimit rl;
-    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    void (*old)(int);
 
+    SQLITE_ONLY(f, "fills the disk under the WAL");
+    old = signal(SIGXFSZ, SIG_IGN);
+    gate = new_job("gate");
+    a = new_job("A");
+    b = new_job("B");
+    filler = new_job("F");
     filler->fill_disk = 1;
     submit_gate(gate);
     writer_submit(&a->w);
@@ -383,10 +384,13 @@ static void test_failed_commit_fails_every_job(void **state)
 static void test_busy_database_fails_the_batch(void **state)
 {
     struct fx *f = *state;
-    struct tjob *a = new_job("A"), *b = new_job("B");
+    struct tjob *a, *b;
     sqlite3 *other = NULL;
 
-    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    SQLITE_ONLY(f, "a second sqlite3 connection holds the lock");
+    a = new_job("A");
+    b = new_job("B");
+    assert_int_equal(sqlite3_open(f->sf.path, &other), SQLITE_OK);
     struct writer_stats ws;
 
     assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
@@ -414,11 +418,13 @@ static void test_busy_database_fails_the_batch(void **state)
 static void test_busy_begin_is_retried(void **state)
 {
     struct fx *f = *state;
-    struct tjob *a = new_job("A");
+    struct tjob *a;
     struct writer_stats ws = {0};
     sqlite3 *other = NULL;
 
-    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    SQLITE_ONLY(f, "a second sqlite3 connection holds the lock");
+    a = new_job("A");
+    assert_int_equal(sqlite3_open(f->sf.path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
     writer_submit(&a->w);
     for (int i = 0; i < 3000 && ws.retried == 0; i++) { /* 30 s at most */
@@ -542,7 +548,8 @@ static void test_checkpoints_beside_the_writer(void **state)
     char id[32];
     int n = 0;
 
-    assert_int_equal(stat(f->path, &before), 0);
+    SQLITE_ONLY(f, "the WAL checkpoint of the file");
+    assert_int_equal(stat(f->sf.path, &before), 0);
     for (int round = 0; round < 100; round++) {
         struct tjob *jobs[50];
 
@@ -558,7 +565,7 @@ static void test_checkpoints_beside_the_writer(void **state)
         }
     }
     for (int tries = 0; tries < 300; tries++) {
-        assert_int_equal(stat(f->path, &now), 0);
+        assert_int_equal(stat(f->sf.path, &now), 0);
         if (now.st_size > before.st_size + 256 * 1024)
             break;
         usleep(10000);
