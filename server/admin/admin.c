@@ -193,9 +193,9 @@ char *admin_decode(const char *s, size_t n)
     return d;
 }
 
-int admin_is_utf8(const char *s)
+int admin_is_utf8(const char *s, size_t n)
 {
-    json_t *text = json_string(s); /* jansson checks UTF-8; NULL when it is not */
+    json_t *text = json_stringn(s, n); /* jansson checks UTF-8; NULL when it is not */
 
     json_decref(text);
     return text != NULL;
@@ -219,7 +219,8 @@ int admin_parse_query(const char *q, size_t n, struct admin_param *out, int max,
             out[*count].key = admin_decode(q + i, eq - i);
             out[*count].val = admin_decode(q + eq + (eq < j), j - eq - (eq < j));
             if (out[*count].key == NULL || out[*count].val == NULL ||
-                !admin_is_utf8(out[*count].key) || !admin_is_utf8(out[*count].val)) {
+                !admin_is_utf8(out[*count].key, strlen(out[*count].key)) ||
+                !admin_is_utf8(out[*count].val, strlen(out[*count].val))) {
                 curl_free(out[*count].key);
                 curl_free(out[*count].val);
                 return -2;
@@ -441,7 +442,7 @@ void admin_handle(const struct admin_request *rq, struct admin_reply *out)
         admin_error(&r, 404, "bad percent-encoding in the path");
         goto out;
     }
-    if (r.key != NULL && !admin_is_utf8(r.key)) {
+    if (r.key != NULL && !admin_is_utf8(r.key, strlen(r.key))) {
         /* no stored key is anything but UTF-8 (the reply shows the bytes as '?') */
         admin_error(&r, 404, "no %s '%s': the key is not UTF-8", route->name, r.key);
         goto out;

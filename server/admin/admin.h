@@ -52,9 +52,9 @@ void admin_reply_verror(struct admin_reply *out, int status, const char *fmt, va
  * or NULL if the result would hold a NUL byte or memory ran out. */
 char *admin_decode(const char *s, size_t n);
 
-/* 1 when s is valid UTF-8. Every key and value the store keeps is text, and PostgreSQL
+/* 1 when the n bytes at s are valid UTF-8. Every key and value the store keeps is text, and PostgreSQL
  * refuses other bytes: a key that is not UTF-8 names nothing. */
-int admin_is_utf8(const char *s);
+int admin_is_utf8(const char *s, size_t n);
 
 /* One decoded query-string pair; both strings are curl_free'd by the caller. */
 struct admin_param {

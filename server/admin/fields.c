@@ -161,11 +161,9 @@ static size_t utf8_chars(const char *s, size_t n)
 static int plate_text(struct req *r, const char *pfx, const char *name, const char *s, size_t n,
                       char out[STORE_PLATE_MAX + 1])
 {
-    json_t *utf8 = json_stringn(s, n); /* NULL when s is not valid UTF-8 */
     int len;
 
-    json_decref(utf8);
-    if (utf8 == NULL || !no_controls(s, n))
+    if (!admin_is_utf8(s, n) || !no_controls(s, n))
         return admin_bad(r, "field '%s%s' must be valid UTF-8 text without control characters", pfx,
                          name);
     len = n <= 4 * PLATE_MAX_CHARS + 16 ? registry_plate_norm(s, n, out) : -1;

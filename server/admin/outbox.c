@@ -91,7 +91,7 @@ static int split_path(struct ctx *c, const char *p, size_t n)
             ;
         if (c->nseg == 4 || (c->seg[c->nseg] = admin_decode(p + i, j - i)) == NULL)
             return -1;
-        if (!admin_is_utf8(c->seg[c->nseg])) {
+        if (!admin_is_utf8(c->seg[c->nseg], strlen(c->seg[c->nseg]))) {
             curl_free(c->seg[c->nseg]);
             return -1;
         }
